@@ -1,0 +1,184 @@
+"""The primitive operations every augmentation reduces to, and their parameters.
+
+An augmentation only *samples parameters*; an executor (``skelaug.augment.backends``) applies them.
+A sampled pipeline is a :class:`Program`: an ordered list of :class:`Op`, each naming one primitive,
+holding per-sample parameter arrays (leading axis ``N``) and static settings.
+
+Primitives (``x`` is ``(N, M, T, V, C)``, the first ``D`` channels are coordinates, ``p`` = present):
+
+========================  ======================================================================
+kind                      semantics for sample ``n`` (frames ``t < L_n``; padding stays zero)
+========================  ======================================================================
+``affine``                ``x'[v] = A_n x[perm_n[v]] + b_n`` on present joints (missing stay zero);
+                          extra channels move with ``perm``. Covers rotate/shear/scale/translate/mirror.
+``local_affine``          ``x'[v] = x[r] + A_n (x[v] - x[r])`` for ``v`` in the moved set ``S_n``,
+                          pivoting on joint ``r`` of the same frame (frames where ``r`` is missing are
+                          left unchanged). Part-local rotation/scale.
+``bone_scale``            forward kinematics ``x'[j] = x'[a] + s_n[j] (x[j] - x[a])`` with ``a`` the
+                          nearest present ancestor of ``j`` (a joint without one stays put).
+``resample``              ``x'[t] = x(src_n[t])`` for ``t < out_len_n`` (linear or nearest); a joint
+                          interpolated between a present and a missing frame takes the nearer frame.
+``mask``                  zero joints ``(N, V)``, frames ``(N, T)`` or coordinate axes ``(N, D)``.
+``noise``                 ``x' = x + sigma_n w_n[v] g(seed_n; m, t, v, d)`` on present joints with a
+                          counter-based Gaussian field, constant, white or knot-interpolated in time.
+``blur``                  ``x'[t] = sum_k w_n[k] x[t+k-K//2] / sum_k w_n[k]`` over valid present frames.
+``mix``                   ``x'[v] = x_{partner}[v] + offset_n`` for selected joints and frames where
+                          both samples have the joint (partner time-normalised to ``L_n``).
+========================  ======================================================================
+
+Every parameter array is plain NumPy (small), so sampled programs can be stored, sliced per sample,
+serialised and replayed exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["KINDS", "Op", "Program"]
+
+KINDS = ("affine", "local_affine", "bone_scale", "resample", "mask", "noise", "blur", "mix")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive with per-sample parameters.
+
+    Attributes:
+        kind: One of :data:`KINDS`.
+        params: Per-sample arrays, each with leading axis ``N``.
+        static: Settings shared by the whole batch (e.g. ``mode``, ``parent``, ``stride``).
+    """
+
+    kind: str
+    params: Mapping[str, np.ndarray]
+    static: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Op kind={self.kind!r} is unknown; expected one of {KINDS}")
+
+    @property
+    def batch_size(self) -> int:
+        return int(next(iter(self.params.values())).shape[0])
+
+    def take(self, index: np.ndarray | slice | int) -> Op:
+        """Parameters of a subset of samples (``partner`` indices of ``mix`` are remapped when possible)."""
+        idx = np.arange(self.batch_size)[index]
+        idx = np.atleast_1d(idx)
+        params = {k: np.asarray(v)[idx] for k, v in self.params.items()}
+        if self.kind == "mix":
+            lookup = {int(old): new for new, old in enumerate(idx)}
+            params["partner"] = np.array([lookup.get(int(p), i) for i, p in enumerate(params["partner"])],
+                                         dtype=np.int64)
+        return Op(self.kind, params, self.static)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "params": {k: {"dtype": str(np.asarray(v).dtype), "data": np.asarray(v).tolist()}
+                       for k, v in self.params.items()},
+            "static": {k: list(v) if isinstance(v, tuple) else v for k, v in self.static.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Op:
+        params = {k: np.asarray(v["data"], dtype=v["dtype"]) for k, v in d["params"].items()}
+        static = {k: tuple(v) if isinstance(v, list) else v for k, v in d["static"].items()}
+        return cls(d["kind"], params, static)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A sampled pipeline: the ops to run, in order, on a batch of ``batch_size`` samples.
+
+    ``lengths_in`` are the valid lengths the program was sampled for and ``lengths_out`` the valid
+    lengths it produces. ``applied`` records, per augmentation step, which samples it touched.
+    """
+
+    ops: tuple[Op, ...]
+    batch_size: int
+    lengths_in: np.ndarray
+    lengths_out: np.ndarray
+    num_frames: int
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def take(self, index: np.ndarray | slice | int) -> Program:
+        """The program restricted to some samples (for per-sample replay)."""
+        idx = np.atleast_1d(np.arange(self.batch_size)[index])
+        return Program(
+            ops=tuple(op.take(idx) for op in self.ops),
+            batch_size=len(idx),
+            lengths_in=self.lengths_in[idx],
+            lengths_out=self.lengths_out[idx],
+            num_frames=self.num_frames,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ops": [op.to_dict() for op in self.ops],
+            "batch_size": self.batch_size,
+            "lengths_in": self.lengths_in.tolist(),
+            "lengths_out": self.lengths_out.tolist(),
+            "num_frames": self.num_frames,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Program:
+        return cls(
+            ops=tuple(Op.from_dict(o) for o in d["ops"]),
+            batch_size=int(d["batch_size"]),
+            lengths_in=np.asarray(d["lengths_in"], dtype=np.int64),
+            lengths_out=np.asarray(d["lengths_out"], dtype=np.int64),
+            num_frames=int(d["num_frames"]),
+        )
+
+
+# ------------------------------------------------------------------------------ identities
+def identity_params(kind: str, n: int, *, v: int, d: int, t: int, lengths: np.ndarray,
+                    static: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Parameters that make ``kind`` the identity on ``n`` samples (used for ``p`` and OneOf)."""
+    eye = np.broadcast_to(np.eye(d), (n, d, d)).copy()
+    if kind == "affine":
+        return {"matrix": eye, "offset": np.zeros((n, d)), "perm": np.tile(np.arange(v, dtype=np.int64), (n, 1))}
+    if kind == "local_affine":
+        return {"matrix": eye, "moved": np.zeros((n, v), dtype=bool), "pivot": np.zeros(n, dtype=np.int64)}
+    if kind == "bone_scale":
+        return {"scale": np.ones((n, v))}
+    if kind == "resample":
+        src = np.tile(np.arange(t, dtype=np.float64), (n, 1))
+        return {"src": src, "out_len": lengths.astype(np.int64).copy()}
+    if kind == "mask":
+        return {"joint": np.ones((n, v), dtype=bool), "frame": np.ones((n, t), dtype=bool),
+                "axis": np.ones((n, d), dtype=bool)}
+    if kind == "noise":
+        return {"sigma": np.zeros(n), "seed": np.zeros(n, dtype=np.int64), "weight": np.ones((n, v))}
+    if kind == "blur":
+        k = int(static.get("kernel_size", 1))
+        w = np.zeros((n, k))
+        w[:, k // 2] = 1.0
+        return {"kernel": w}
+    if kind == "mix":
+        return {"partner": np.arange(n, dtype=np.int64), "joints": np.zeros((n, v), dtype=bool),
+                "frames": np.zeros((n, t), dtype=bool), "offset": np.zeros((n, d))}
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def where_applied(op: Op, applied: np.ndarray, identity: Callable[[int], dict[str, np.ndarray]]) -> Op:
+    """Replace the parameters of samples where ``applied`` is False by the identity."""
+    if bool(applied.all()):
+        return op
+    ident = identity(op.batch_size)
+    params = {}
+    for k, val in op.params.items():
+        a = applied.reshape((-1,) + (1,) * (np.ndim(val) - 1))
+        params[k] = np.where(a, val, ident[k])
+    return Op(op.kind, params, op.static)
