@@ -109,10 +109,10 @@ def check_skeleton(
     xb, rank = as_batch(x, name)
     v, c = int(xb.shape[3]), int(xb.shape[4])
     if num_joints is not None and v != num_joints:
-        lay = f" of layout {layout_name!r}" if layout_name else ""
+        lay = f"layout {layout_name!r}" if layout_name else "the layout"
         raise ValueError(
-            f"{name} has {v} joints (shape {_shape_str(x)}, joints on axis -2) but the {num_joints}-joint "
-            f"layout{lay} was given; pass the matching layout or select joints first"
+            f"{name} has {v} joints (shape {_shape_str(x)}, joints on axis -2) but {lay} has {num_joints} "
+            f"joints; pass the matching layout or select joints first"
         )
     if dims is not None and c < dims:
         raise ValueError(

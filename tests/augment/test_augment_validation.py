@@ -1,0 +1,121 @@
+"""Bad input raises ValueError/TypeError that names the argument, the value and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from skelaug import augment as A
+from skelaug import layouts
+
+
+def x5(v=25, c=3, t=8):
+    return np.random.default_rng(0).normal(size=(2, 1, t, v, c)).astype(np.float32)
+
+
+def test_wrong_rank():
+    with pytest.raises(ValueError, match=r"rank 2.*\(N, M, T, V, C\).*from_stgcn"):
+        A.RandomRotate()(np.zeros((4, 3), dtype=np.float32))
+
+
+def test_wrong_joint_count_names_layout():
+    with pytest.raises(ValueError, match=r"18 joints.*layout 'ntu25' has 25 joints"):
+        A.RandomMirror("ntu25")(x5(v=18))
+
+
+def test_fewer_channels_than_dims():
+    with pytest.raises(ValueError, match=r"C=2 channels.*3 coordinate"):
+        A.RandomRotate(layout="ntu25")(x5(c=2))
+
+
+def test_ambiguous_channels_without_layout():
+    with pytest.raises(ValueError, match=r"C=4.*dims=2 or dims=3"):
+        A.RandomRotate()(x5(c=4))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_inf_rejected_with_index(bad):
+    x = x5()
+    x[1, 0, 3, 7, 2] = bad
+    with pytest.raises(ValueError, match=r"NaN or Inf \(first at index \(1, 0, 3, 7, 2\)\)"):
+        A.RandomRotate()(x)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        A.RandomRotate()(torch.from_numpy(x))
+
+
+@pytest.mark.parametrize("lengths,match", [([0, 3], "outside 1..T=8"), ([9, 3], "outside 1..T=8"),
+                                           ([1, 2, 3], r"expected \(2,\)"), ([1.5, 2], "whole frame")])
+def test_lengths_out_of_range(lengths, match):
+    with pytest.raises(ValueError, match=match):
+        A.RandomCropResize()(x5(), np.asarray(lengths))
+
+
+def test_integer_input_rejected():
+    with pytest.raises(TypeError, match="floating point"):
+        A.RandomRotate()(np.zeros((1, 1, 4, 25, 3), dtype=np.int64))
+
+
+def test_unknown_layout_and_part():
+    with pytest.raises(ValueError, match=r"layout='ntu26' is unknown; known layouts: .*ntu25"):
+        A.RandomMirror("ntu26")
+    with pytest.raises(ValueError, match=r"part='tail' is not a part of layout 'ntu25'"):
+        A.RandomPartMask("ntu25", parts=["tail"])
+    with pytest.raises(ValueError, match="needs layout="):
+        A.RandomMirror()
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: A.RandomRotate(p=1.5), r"p=1.5 is not a probability"),
+    (lambda: A.RandomRotate(degrees=(10, -10)), r"degrees=\(10, -10\).*low <= high"),
+    (lambda: A.RandomScale(scale=(0.0, 1.0)), r"scale=.*> 0"),
+    (lambda: A.RandomCropResize(scale=(0.5, 1.5)), r"high must be <= 1"),
+    (lambda: A.RandomCropResize(min_length=0), r"min_length=0"),
+    (lambda: A.RandomPosterize(stride=0), r"stride=0"),
+    (lambda: A.RandomGaussianBlur(kernel_size=4), r"kernel_size=4.*odd"),
+    (lambda: A.RandomJointMask(ratio=(0.1, 1.0)), r"ratio=.*\[0, 1\)"),
+    (lambda: A.RandomPerturb(temporal="bumpy"), r"temporal='bumpy'"),
+    (lambda: A.RandomPerturb(parts=["left_hand"]), r"need layout"),
+    (lambda: A.OneOf([A.RandomRotate()], weights=[-1]), r"weights="),
+    (lambda: A.SomeOf([A.RandomRotate()], n=3), r"n=3"),
+    (lambda: A.Compose([lambda x: x]), r"transforms\[0\] is a function"),
+    (lambda: A.MultiView(A.RandomRotate(), views=0), r"views=0"),
+    (lambda: A.RandomRotate(seed=-1), r"seed=-1"),
+])
+def test_bad_constructor_arguments(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_bad_generator_and_backend():
+    with pytest.raises(TypeError, match="generator must be"):
+        A.RandomRotate()(x5(), generator="seed")
+    with pytest.raises(ValueError, match=r"backend='jax' is unknown"):
+        A.RandomRotate()(x5(), backend="jax")
+
+
+def test_replay_with_wrong_shape():
+    aug = A.RandomRotate()
+    aug(x5(), generator=0)
+    with pytest.raises(ValueError, match=r"params were sampled for N=2.*params.take"):
+        aug(x5()[:1], params=aug.last_params)
+
+
+def test_mixed_layouts_rejected():
+    aug = A.Compose([A.RandomMirror("ntu25"), A.RandomMirror("openpose25")])
+    with pytest.raises(ValueError, match="mixes layouts"):
+        aug(x5())
+
+
+def test_layout_validation():
+    lay = layouts.get("ntu25")
+    d = lay.to_dict()
+    d["name"] = "broken"
+    d["mirror"] = list(range(25))
+    d["mirror"][4] = 8                                      # not an involution
+    with pytest.raises(ValueError, match="not an involution"):
+        layouts.SkeletonLayout.from_dict(d)
+    d = lay.to_dict()
+    d["bones"] = d["bones"] + [[1, 2]]
+    with pytest.raises(ValueError, match="two parents"):
+        layouts.SkeletonLayout.from_dict(d)
