@@ -78,8 +78,8 @@ def restore_rank(x: Array, rank: int) -> Array:
     if rank == 5:
         return x
     if rank == 4:
-        return x[0]
-    return x[0, 0]
+        return x[0]  # type: ignore[no-any-return]
+    return x[0, 0]  # type: ignore[no-any-return]
 
 
 def check_finite(x: Array, name: str = "x") -> None:
@@ -154,7 +154,7 @@ def presence(x: Array, dims: int) -> Array:
     coords = x[..., :dims]
     if isinstance(coords, torch.Tensor):
         return (coords != 0).any(dim=-1)
-    return np.any(coords != 0, axis=-1)
+    return np.asarray(np.any(coords != 0, axis=-1))
 
 
 def from_stgcn(x: Array) -> Array:

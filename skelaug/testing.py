@@ -39,7 +39,7 @@ def _np(x: Any) -> np.ndarray:
 
 
 def _present(x: np.ndarray, dims: int) -> np.ndarray:
-    return np.any(x[..., :dims] != 0, axis=-1)
+    return np.asarray(np.any(x[..., :dims] != 0, axis=-1))
 
 
 def _first(mask: np.ndarray) -> tuple[int, ...]:

@@ -55,21 +55,21 @@ def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int
             lo = torch.where(w > 0, xc, big).amin(dim=(1, 2, 3))
             val = torch.where(cnt > 0, hi - lo, torch.zeros_like(hi)).amax(dim=-1)
         return val.cpu().numpy(), (cnt[:, 0] > 0).cpu().numpy()
-    xc = np.asarray(x[..., :dims], dtype=np.float64)
+    xn = np.asarray(x[..., :dims], dtype=np.float64)
     if joints is not None:
-        xc = xc[:, :, :, list(joints)]
-    valid = np.arange(t)[None, :] < lengths[:, None]
-    pres = np.any(xc != 0, axis=-1) & valid[:, None, :, None]
-    w = pres[..., None].astype(np.float64)
-    cnt = w.sum(axis=(1, 2, 3))
+        xn = xn[:, :, :, list(joints)]
+    valid_n = np.arange(t)[None, :] < lengths[:, None]
+    pres_n = np.any(xn != 0, axis=-1) & valid_n[:, None, :, None]
+    wn = pres_n[..., None].astype(np.float64)
+    cnt_n = wn.sum(axis=(1, 2, 3))
     if what == "mean":
-        val = (xc * w).sum(axis=(1, 2, 3)) / np.maximum(cnt, 1.0)
+        val_n = (xn * wn).sum(axis=(1, 2, 3)) / np.maximum(cnt_n, 1.0)
     else:
         with np.errstate(invalid="ignore"):
-            hi = np.where(w > 0, xc, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
-            lo = np.where(w > 0, xc, np.inf).min(axis=(1, 2, 3), initial=np.inf)
-        val = np.where(cnt > 0, hi - lo, 0.0).max(axis=-1)
-    return val, cnt[:, 0] > 0
+            hi_n = np.where(wn > 0, xn, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
+            lo_n = np.where(wn > 0, xn, np.inf).min(axis=(1, 2, 3), initial=np.inf)
+        val_n = np.where(cnt_n > 0, hi_n - lo_n, 0.0).max(axis=-1)
+    return val_n, cnt_n[:, 0] > 0
 
 
 @dataclass
@@ -120,9 +120,9 @@ class Context:
                 c_all, _ = _reduce_present(self.x, self._lengths0, self.dims, None, "mean")
                 c = np.where(found[:, None], c, c_all)
             self._centre0 = c
-        if self._cum_a is None:
+        if self._cum_a is None or self._cum_b is None:
             return self._centre0
-        return np.einsum("nij,nj->ni", self._cum_a, self._centre0) + self._cum_b  # type: ignore[operator]
+        return np.asarray(np.einsum("nij,nj->ni", self._cum_a, self._centre0) + self._cum_b)
 
     def extent(self) -> np.ndarray:
         """Body size per sample ``(N,)``: the largest coordinate range of present joints (1 if none)."""
@@ -148,11 +148,11 @@ class Context:
             self.lengths = op.params["out_len"].astype(np.int64)
         elif op.kind == "affine":
             a, b = op.params["matrix"], op.params["offset"]
-            if self._cum_a is None:
-                self._cum_a = np.broadcast_to(np.eye(self.dims), (self.n, self.dims, self.dims)).copy()
-                self._cum_b = np.zeros((self.n, self.dims))
-            self._cum_a = a @ self._cum_a
-            self._cum_b = np.einsum("nij,nj->ni", a, self._cum_b) + b
+            cum_a = np.broadcast_to(np.eye(self.dims), (self.n, self.dims, self.dims)) \
+                if self._cum_a is None else self._cum_a
+            cum_b = np.zeros((self.n, self.dims)) if self._cum_b is None else self._cum_b
+            self._cum_a = a @ cum_a
+            self._cum_b = np.einsum("nij,nj->ni", a, cum_b) + b
 
     def identity(self, kind: str, static: Mapping[str, Any]) -> Any:
         return lambda n: identity_params(kind, n, v=self.v, d=self.dims, t=self.t, lengths=self.lengths,
@@ -391,7 +391,7 @@ class Augmentation:
         return d
 
     def __repr__(self) -> str:
-        defaults = {}
+        defaults: dict[str, Any] = {}
         for cls in (type(self), Augmentation):
             for prm in inspect.signature(cls.__init__).parameters.values():
                 if prm.default is not inspect.Parameter.empty:
@@ -405,7 +405,7 @@ class Augmentation:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+        return isinstance(other, Augmentation) and type(self) is type(other) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -137,7 +137,7 @@ class OneOf(_Container):
         k = len(self.transforms)
         w = np.full(k, 1.0 / k) if self.weights is None else np.asarray(self.weights) / sum(self.weights)
         pick = np.searchsorted(np.cumsum(w), draw.random(), side="right").clip(0, k - 1)
-        return pick[:, None] == np.arange(k)[None, :]
+        return np.asarray(pick[:, None] == np.arange(k)[None, :])
 
 
 class SomeOf(_Container):

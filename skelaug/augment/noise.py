@@ -217,7 +217,7 @@ def _partners(ctx: Context, draw: Draw) -> np.ndarray:
     if ctx.n < 2:
         return np.arange(ctx.n, dtype=np.int64)
     shift = draw.integers(1, ctx.n)
-    return ((np.arange(ctx.n) + shift) % ctx.n).astype(np.int64)
+    return np.asarray((np.arange(ctx.n) + shift) % ctx.n, dtype=np.int64)
 
 
 class RandomPartMix(Augmentation):

@@ -18,7 +18,7 @@ __all__ = ["KERNELS", "run_op"]
 
 
 def _present(xs: np.ndarray, dims: int) -> np.ndarray:
-    return np.any(xs[..., :dims] != 0, axis=-1)
+    return np.asarray(np.any(xs[..., :dims] != 0, axis=-1))
 
 
 def _nudge(out: np.ndarray, present: np.ndarray, dims: int) -> None:
@@ -136,7 +136,7 @@ def noise_field(op: Op, shape: tuple[int, int, int, int, int]) -> np.ndarray:
     pos = np.arange(t) / stride
     k0 = np.floor(pos).astype(np.int64)
     f = (pos - k0)[None, None, :, None, None]
-    return (1 - f) * g[:, :, k0] + f * g[:, :, k0 + 1]
+    return np.asarray((1 - f) * g[:, :, k0] + f * g[:, :, k0 + 1])
 
 
 def noise(x: np.ndarray, lengths: np.ndarray, dims: int, op: Op) -> np.ndarray:

@@ -91,11 +91,11 @@ def bone_scale(x: Tensor, lengths: Tensor, dims: int, op: Op) -> Tensor:
             a_old[j], a_new[j], has[j] = zero, zero, no
         else:
             pp = pres[:, :, :, p, None]
-            a_old[j] = torch.where(pp, coords[:, :, :, p], a_old[p])  # type: ignore[arg-type]
-            a_new[j] = torch.where(pp, new[p], a_new[p])  # type: ignore[arg-type]
-            has[j] = pres[:, :, :, p] | has[p]  # type: ignore[operator]
-        ok = (pres[:, :, :, j] & has[j])[..., None]  # type: ignore[operator]
-        moved = a_new[j] + scale[:, j, None, None, None] * (coords[:, :, :, j] - a_old[j])  # type: ignore[operator]
+            a_old[j] = torch.where(pp, coords[:, :, :, p], a_old[p])
+            a_new[j] = torch.where(pp, new[p], a_new[p])
+            has[j] = pres[:, :, :, p] | has[p]
+        ok = (pres[:, :, :, j] & has[j])[..., None]
+        moved = a_new[j] + scale[:, j, None, None, None] * (coords[:, :, :, j] - a_old[j])
         new[j] = torch.where(ok, moved, coords[:, :, :, j])
     res = torch.stack(new, dim=3)  # type: ignore[arg-type]
     return _finish(res, x[..., dims:], pres, _valid(lengths, t))
