@@ -13,14 +13,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from skelaug.augment.ops import Op
 
 __all__ = ["main"]
 
 
-def _describe(op: Any, i: int) -> str:
+def _describe(op: Op, i: int) -> str:
     p = op.params
     if op.kind == "affine":
         return f"affine A={np.round(p['matrix'][i], 3).tolist()} b={np.round(p['offset'][i], 1).tolist()}"
