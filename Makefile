@@ -24,10 +24,10 @@ lint: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
-test: lint pytest
+test: lint pytest docs
 
 docs: $(STAMP)
-	$(BIN)/sphinx-build -W -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W -q -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
