@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-__all__ = ["EpochSampler", "ItemStream", "fixed_length"]
+__all__ = ["ClipDataset", "EpochSampler", "ItemStream", "fixed_length"]
 
 
 def _check_int(name: str, value: Any, lo: int) -> int:
@@ -92,8 +92,11 @@ class ItemStream:
         if isinstance(out, tuple):
             y, new_len = out
             if isinstance(new_len, np.ndarray | torch.Tensor):
-                new_len = int(np.asarray(new_len).reshape(-1)[0]) if not isinstance(new_len, torch.Tensor) \
+                new_len = (
+                    int(np.asarray(new_len).reshape(-1)[0])
+                    if not isinstance(new_len, torch.Tensor)
                     else int(new_len.reshape(-1)[0].item())
+                )
             return y, int(new_len)
         return out, length
 
@@ -161,5 +164,89 @@ def fixed_length(
         a = int(generator.integers(0, extra + 1))
     else:
         raise ValueError(f"mode={mode!r}; use 'start', 'centre' or 'random'")
-    out[:] = x[:, a:a + num_frames]
+    out[:] = x[:, a : a + num_frames]
     return out, num_frames
+
+
+class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
+    """Base of the skelaug datasets: labelled clips at a fixed length with reproducible streams.
+
+    Subclasses implement :meth:`load` (clip ``(M, L, V, C)`` float32 and its valid length) and
+    :meth:`meta` (extra item fields), and set ``labels`` (int64 ``(N,)``), ``class_names`` and
+    ``layout``. Items are dicts: ``data`` float32 tensor ``(M, T, V, C)`` with ``T = num_frames``
+    (cropped by ``sampling`` or zero-padded; persons padded/cut to ``max_persons``), ``length`` (valid
+    frames after cropping and transform), ``label``, ``index`` and the subclass's fields.
+
+    Args:
+        num_frames: Fixed length ``T``.
+        max_persons: Fixed person count ``M``.
+        sampling: Crop position for clips longer than ``T``: ``"centre"``, ``"start"`` or ``"random"``
+            (drawn from the item's stream, so it is reproducible too).
+        transform: ``transform(x, length, generator) -> (x, length)`` (see :class:`ItemStream`).
+        seed: Base seed of the item streams.
+    """
+
+    labels: NDArray[np.int64]
+    class_names: list[str]
+    layout: str
+
+    def __init__(
+        self,
+        *,
+        num_frames: int,
+        max_persons: int,
+        sampling: str = "centre",
+        transform: Any = None,
+        seed: int = 0,
+    ) -> None:
+        self.num_frames = _check_int("num_frames", num_frames, 1)
+        self.max_persons = _check_int("max_persons", max_persons, 1)
+        if sampling not in ("centre", "start", "random"):
+            raise ValueError(f"sampling={sampling!r}; use 'centre', 'start' or 'random'")
+        self.sampling = sampling
+        self._stream = ItemStream(transform, seed)
+        self.counts: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch of the item streams (or use :class:`EpochSampler` keys)."""
+        self._stream.set_epoch(epoch)
+
+    def load(self, index: int) -> tuple[NDArray[np.float32], int]:
+        raise NotImplementedError
+
+    def meta(self, index: int) -> dict[str, Any]:
+        return {}
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        index, epoch = self._stream.resolve(key, len(self))
+        x, length = self.load(index)
+        m = x.shape[0]
+        if m != self.max_persons:
+            y = np.zeros((self.max_persons, *x.shape[1:]), dtype=np.float32)
+            y[: min(m, self.max_persons)] = x[: self.max_persons]
+            x = y
+        g = self._stream.generator(index, epoch)
+        mode: Literal["start", "centre", "random"] = self.sampling  # type: ignore[assignment]
+        x, length = fixed_length(x, length, self.num_frames, mode=mode, generator=g)
+        if self._stream.transform is not None:
+            out = self._stream.transform(x, length, g)
+            if isinstance(out, tuple):
+                x, new_len = out
+                length = int(
+                    np.asarray(new_len.cpu() if isinstance(new_len, torch.Tensor) else new_len).reshape(-1)[0]
+                )
+            else:
+                x = out
+        data = (
+            x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        )
+        return {
+            "data": data,
+            "length": int(length),
+            "label": int(self.labels[index]),
+            "index": index,
+            **self.meta(index),
+        }

@@ -74,8 +74,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
+
+from skelaug.data.datasets import ClipDataset
 
 __all__ = [
     "CLASSES",
@@ -121,9 +122,24 @@ CLASSES: tuple[MGClass, ...] = (
 # Frequency rank for the long-tailed option: most to least frequent, following iMiGUE's counts
 # (99: 5715, 31: 2880, 20: 1217, 8: 1134, 23: 1035, 24: 888, 2: 515, 11: 454, 17: 406, 4: 271,
 # 12: 198, 9: 132, 28: 99, 7: 90, 15: 44, 1: 15).
-_TAIL_ORDER = ("illustrative", "shaking_shoulders", "moving_torso", "touching_face", "rubbing_hands",
-               "crossing_fingers", "deep_breath", "touching_jaw", "folding_arms", "scratching_head",
-               "scratching_neck", "touching_ear", "head_up", "rubbing_eyes", "touching_notch", "turtle_neck")
+_TAIL_ORDER = (
+    "illustrative",
+    "shaking_shoulders",
+    "moving_torso",
+    "touching_face",
+    "rubbing_hands",
+    "crossing_fingers",
+    "deep_breath",
+    "touching_jaw",
+    "folding_arms",
+    "scratching_head",
+    "scratching_neck",
+    "touching_ear",
+    "head_up",
+    "rubbing_eyes",
+    "touching_notch",
+    "turtle_neck",
+)
 
 
 def class_names() -> list[str]:
@@ -191,13 +207,15 @@ def _two_link(s: F64, w: F64, a: float, b: float, pole: F64) -> tuple[F64, F64]:
 
 # fingertip offsets in the hand frame (forward along h, lateral toward the thumb, along the palm
 # normal): (straight forward, lateral, curled forward, curled toward palm), metres for a 19 cm hand
-_FINGERS = np.array([
-    [0.105, 0.065, 0.080, 0.030],   # thumb
-    [0.180, 0.025, 0.090, 0.045],   # index
-    [0.190, 0.000, 0.095, 0.050],   # middle
-    [0.180, -0.020, 0.090, 0.045],  # ring
-    [0.155, -0.040, 0.080, 0.040],  # pinky
-])
+_FINGERS = np.array(
+    [
+        [0.105, 0.065, 0.080, 0.030],  # thumb
+        [0.180, 0.025, 0.090, 0.045],  # index
+        [0.190, 0.000, 0.095, 0.050],  # middle
+        [0.180, -0.020, 0.090, 0.045],  # ring
+        [0.155, -0.040, 0.080, 0.040],  # pinky
+    ]
+)
 
 
 def _hand_points(w: F64, h: F64, n_hint: F64, curl: F64, side: int, size: float) -> F64:
@@ -206,10 +224,11 @@ def _hand_points(w: F64, h: F64, n_hint: F64, curl: F64, side: int, size: float)
     n = _unit(n_hint - np.sum(n_hint * h, -1, keepdims=True) * h)
     lat = -side * np.cross(h, n)
     c = curl[:, None]
-    fwd = _FINGERS[None, :, 0] * (1.0 - c) + _FINGERS[None, :, 2] * c          # (L, 5)
+    fwd = _FINGERS[None, :, 0] * (1.0 - c) + _FINGERS[None, :, 2] * c  # (L, 5)
     nrm = _FINGERS[None, :, 3] * c
-    tips = w[:, None] + size * (fwd[..., None] * h[:, None] + _FINGERS[None, :, 1, None] * lat[:, None]
-                                + nrm[..., None] * n[:, None])
+    tips = w[:, None] + size * (
+        fwd[..., None] * h[:, None] + _FINGERS[None, :, 1, None] * lat[:, None] + nrm[..., None] * n[:, None]
+    )
     centre = w + size * 0.08 * h
     return np.concatenate([tips, centre[:, None]], axis=1)
 
@@ -253,16 +272,25 @@ def _subject(seed: int, sid: int, layout: str) -> _Subject:
 
     view = 45.0 if layout == "ntu25" else 35.0
     return _Subject(
-        torso=0.52 * part(), shoulder=0.19 * part(), upper_arm=0.29 * part(), forearm=0.26 * part(),
-        hand=part(), head=part(),
-        lean=np.deg2rad(g.normal(8.0, 6.0)), roll=np.deg2rad(g.normal(0.0, 2.5)),
+        torso=0.52 * part(),
+        shoulder=0.19 * part(),
+        upper_arm=0.29 * part(),
+        forearm=0.26 * part(),
+        hand=part(),
+        head=part(),
+        lean=np.deg2rad(g.normal(8.0, 6.0)),
+        roll=np.deg2rad(g.normal(0.0, 2.5)),
         right_handed=float(g.uniform(0.55, 0.95)),
-        cam_yaw=np.deg2rad(g.uniform(-view, view)), cam_elev=np.deg2rad(g.uniform(-3.0, 15.0)),
+        cam_yaw=np.deg2rad(g.uniform(-view, view)),
+        cam_elev=np.deg2rad(g.uniform(-3.0, 15.0)),
         cam_dist=float(g.uniform(1.3, 2.3)) if layout != "ntu25" else float(g.uniform(2.4, 3.5)),
         focal=float(g.uniform(950.0, 1300.0)),
-        off_u=float(g.uniform(-160.0, 160.0)), off_v=float(g.uniform(-50.0, 40.0)),
-        k_height=float(g.uniform(-0.25, 0.25)), k_x=float(g.uniform(-0.4, 0.4)),
-        jitter=float(g.uniform(0.6, 1.6)), drop=float(g.uniform(0.3, 1.5)),
+        off_u=float(g.uniform(-160.0, 160.0)),
+        off_v=float(g.uniform(-50.0, 40.0)),
+        k_height=float(g.uniform(-0.25, 0.25)),
+        k_x=float(g.uniform(-0.4, 0.4)),
+        jitter=float(g.uniform(0.6, 1.6)),
+        drop=float(g.uniform(0.3, 1.5)),
     )
 
 
@@ -311,8 +339,9 @@ class _Clip:
         out: F64 = amp * _smoothstep((k - c + w) / w) * _smoothstep((c + 2 * w - k) / w)
         return out
 
-    def envelope(self, hold_min: float = 0.3, cut_prob: float = 0.3,
-                 rise: tuple[float, float] = (0.15, 0.35)) -> F64:
+    def envelope(
+        self, hold_min: float = 0.3, cut_prob: float = 0.3, rise: tuple[float, float] = (0.15, 0.35)
+    ) -> F64:
         """Gesture weight (L,): rises from rest, holds, maybe returns before the clip ends."""
         g, n = self.g, self.L
         k = np.arange(n, dtype=np.float64)
@@ -354,8 +383,12 @@ class _Clip:
             drift = np.stack([self._smooth(0.008) for _ in range(3)], -1)
             n = np.array([g.normal(0, 0.2), -1.0, g.normal(0, 0.2)])
             curl = np.clip(g.uniform(0.2, 0.6) + self._smooth(0.05), 0, 1)
-            self.rest[side] = (w[None] + drift, np.broadcast_to(_unit(h), (self.L, 3)).copy(),
-                               np.broadcast_to(n, (self.L, 3)).copy(), curl)
+            self.rest[side] = (
+                w[None] + drift,
+                np.broadcast_to(_unit(h), (self.L, 3)).copy(),
+                np.broadcast_to(n, (self.L, 3)).copy(),
+                curl,
+            )
 
     def pole(self, side: int) -> F64:
         return np.array([side * 0.5, -1.0, -0.3])
@@ -363,10 +396,17 @@ class _Clip:
 
 # ------------------------------------------------------------------------------------ skeleton
 _HEAD_PTS = {
-    "head": (0.0, 0.12, 0.0), "nose": (0.0, 0.10, 0.105), "eye": (0.032, 0.135, 0.085),
-    "ear": (0.075, 0.115, 0.0), "chin": (0.0, 0.015, 0.085), "jaw": (0.05, 0.035, 0.055),
-    "cheek": (0.045, 0.085, 0.08), "mouth": (0.0, 0.05, 0.1), "forehead": (0.0, 0.19, 0.09),
-    "crown": (0.04, 0.23, -0.01), "temple": (0.07, 0.17, 0.03),
+    "head": (0.0, 0.12, 0.0),
+    "nose": (0.0, 0.10, 0.105),
+    "eye": (0.032, 0.135, 0.085),
+    "ear": (0.075, 0.115, 0.0),
+    "chin": (0.0, 0.015, 0.085),
+    "jaw": (0.05, 0.035, 0.055),
+    "cheek": (0.045, 0.085, 0.08),
+    "mouth": (0.0, 0.05, 0.1),
+    "forehead": (0.0, 0.19, 0.09),
+    "crown": (0.04, 0.23, -0.01),
+    "temple": (0.07, 0.17, 0.03),
 }
 
 
@@ -452,9 +492,12 @@ def _arms(c: _Clip, b: _Body) -> None:
 def _set_hand(c: _Clip, side: int, e: F64, point: F64, h: Any, n: Any, curl: Any, pole: Any) -> None:
     L = c.L
     c.hand_target[side] = (
-        e, point, np.broadcast_to(np.asarray(h, dtype=np.float64), (L, 3)).copy(),
+        e,
+        point,
+        np.broadcast_to(np.asarray(h, dtype=np.float64), (L, 3)).copy(),
         np.broadcast_to(np.asarray(n, dtype=np.float64), (L, 3)).copy(),
-        np.broadcast_to(np.asarray(curl, dtype=np.float64), (L,)).copy(), np.asarray(pole, dtype=np.float64),
+        np.broadcast_to(np.asarray(curl, dtype=np.float64), (L,)).copy(),
+        np.asarray(pole, dtype=np.float64),
     )
 
 
@@ -519,8 +562,17 @@ def _shaking_shoulders_body(c: _Clip) -> None:
     c.torso_pitch += np.deg2rad(g.uniform(0.0, 1.5)) * sh / 0.02
 
 
-def _face_touch(c: _Clip, b: _Body, point: F64, h: Any, n: Any, curl: float, pole: Any,
-                e: F64 | None = None, wiggle: F64 | None = None) -> None:
+def _face_touch(
+    c: _Clip,
+    b: _Body,
+    point: F64,
+    h: Any,
+    n: Any,
+    curl: float,
+    pole: Any,
+    e: F64 | None = None,
+    wiggle: F64 | None = None,
+) -> None:
     side = c.side
     e = c.envelope() if e is None else e
     p = point + (wiggle if wiggle is not None else 0.0)
@@ -533,8 +585,16 @@ def _scratching_head_hands(c: _Clip, b: _Body) -> None:
     p = b.face(where, s, tuple(_jit(c, 0.01)))
     osc = c.osc(2.5, 4.5, g.uniform(0.008, 0.018))
     wig = np.stack([0.3 * osc, osc, 0.4 * osc], -1)
-    _face_touch(c, b, p, (-s * 0.4, 0.7, -0.3), (-s * 0.7, -0.5, 0.0), g.uniform(0.4, 0.7),
-                (s * 0.7, -0.6, 0.1), wiggle=wig)
+    _face_touch(
+        c,
+        b,
+        p,
+        (-s * 0.4, 0.7, -0.3),
+        (-s * 0.7, -0.5, 0.0),
+        g.uniform(0.4, 0.7),
+        (s * 0.7, -0.6, 0.1),
+        wiggle=wig,
+    )
 
 
 def _rubbing_eyes_hands(c: _Clip, b: _Body) -> None:
@@ -544,8 +604,16 @@ def _rubbing_eyes_hands(c: _Clip, b: _Body) -> None:
     osc = c.osc(2.0, 4.0, g.uniform(0.007, 0.015))
     wig = np.stack([osc, 0.4 * osc, np.zeros(c.L)], -1)
     c.head_pitch[:] += 0.0
-    _face_touch(c, b, p, (-s * 0.3, 0.9, -0.3), (0.0, 0.0, -1.0), g.uniform(0.2, 0.5),
-                (s * 0.4, -1.0, 0.0), wiggle=wig)
+    _face_touch(
+        c,
+        b,
+        p,
+        (-s * 0.3, 0.9, -0.3),
+        (0.0, 0.0, -1.0),
+        g.uniform(0.2, 0.5),
+        (s * 0.4, -1.0, 0.0),
+        wiggle=wig,
+    )
 
 
 def _rubbing_eyes_body(c: _Clip) -> None:
@@ -561,8 +629,17 @@ def _touching_face_hands(c: _Clip, b: _Body) -> None:
     if g.random() < 0.4:  # tapping
         tap = np.clip(c.osc(1.5, 3.0, 0.012), 0, None)
         wig = np.stack([np.zeros(c.L), np.zeros(c.L), tap], -1)
-    _face_touch(c, b, p, (-s * 0.35, 0.85, -0.3), (0.0, 0.0, -1.0), g.uniform(0.3, 0.7),
-                (s * 0.4, -1.0, 0.0), e=e, wiggle=wig)
+    _face_touch(
+        c,
+        b,
+        p,
+        (-s * 0.35, 0.85, -0.3),
+        (0.0, 0.0, -1.0),
+        g.uniform(0.3, 0.7),
+        (s * 0.4, -1.0, 0.0),
+        e=e,
+        wiggle=wig,
+    )
 
 
 def _touching_ear_hands(c: _Clip, b: _Body) -> None:
@@ -572,8 +649,16 @@ def _touching_ear_hands(c: _Clip, b: _Body) -> None:
     if g.random() < 0.5:
         osc = c.osc(1.5, 3.0, g.uniform(0.005, 0.01))
         wig = np.stack([np.zeros(c.L), osc, 0.5 * osc], -1)
-    _face_touch(c, b, p, (-s * 0.1, 0.9, -0.2), (-s * 1.0, 0.0, 0.0), g.uniform(0.2, 0.5),
-                (s * 0.6, -0.8, 0.1), wiggle=wig)
+    _face_touch(
+        c,
+        b,
+        p,
+        (-s * 0.1, 0.9, -0.2),
+        (-s * 1.0, 0.0, 0.0),
+        g.uniform(0.2, 0.5),
+        (s * 0.6, -0.8, 0.1),
+        wiggle=wig,
+    )
 
 
 def _touching_jaw_hands(c: _Clip, b: _Body) -> None:
@@ -583,8 +668,16 @@ def _touching_jaw_hands(c: _Clip, b: _Body) -> None:
     if g.random() < 0.5:  # slow stroke
         osc = c.osc(0.6, 1.5, g.uniform(0.004, 0.01))
         wig = np.stack([0.5 * osc, osc, np.zeros(c.L)], -1)
-    _face_touch(c, b, p, (-s * 0.3, 0.8, -0.3), (0.0, 0.0, -1.0), g.uniform(0.3, 0.6),
-                (s * 0.3, -1.0, 0.1), wiggle=wig)
+    _face_touch(
+        c,
+        b,
+        p,
+        (-s * 0.3, 0.8, -0.3),
+        (0.0, 0.0, -1.0),
+        g.uniform(0.3, 0.6),
+        (s * 0.3, -1.0, 0.1),
+        wiggle=wig,
+    )
 
 
 def _touching_jaw_body(c: _Clip) -> None:
@@ -620,8 +713,16 @@ def _folding_arms_hands(c: _Clip, b: _Body) -> None:
     y = g.uniform(-0.2, -0.1) * c.s.torso / 0.52
     for side in (1, -1):
         p = b.torso_pt((-side * g.uniform(0.17, 0.23), y, 0.14 + (0.035 if side == top else 0.0)))
-        _set_hand(c, side, e, p, (-side * 1.0, 0.1, -0.3), (0.0, 0.0, -1.0), g.uniform(0.3, 0.6),
-                  (side * 0.6, -0.7, 0.5))
+        _set_hand(
+            c,
+            side,
+            e,
+            p,
+            (-side * 1.0, 0.1, -0.3),
+            (0.0, 0.0, -1.0),
+            g.uniform(0.3, 0.6),
+            (side * 0.6, -0.7, 0.5),
+        )
 
 
 def _rubbing_hands_hands(c: _Clip, b: _Body) -> None:
@@ -632,8 +733,16 @@ def _rubbing_hands_hands(c: _Clip, b: _Body) -> None:
     for side in (1, -1):
         move = side * np.stack([0.2 * osc, 0.3 * osc, osc], -1)
         p = centre[None] + np.array([-side * 0.03, 0.0, 0.06]) + move
-        _set_hand(c, side, e, p, (-side * 0.6, 0.15, 0.8), (-side * 1.0, 0.0, 0.0), g.uniform(0.1, 0.4),
-                  (side * 0.6, -1.0, -0.2))
+        _set_hand(
+            c,
+            side,
+            e,
+            p,
+            (-side * 0.6, 0.15, 0.8),
+            (-side * 1.0, 0.0, 0.0),
+            g.uniform(0.1, 0.4),
+            (side * 0.6, -1.0, -0.2),
+        )
 
 
 def _crossing_fingers_hands(c: _Clip, b: _Body) -> None:
@@ -644,28 +753,55 @@ def _crossing_fingers_hands(c: _Clip, b: _Body) -> None:
     centre = np.array([g.normal(0, 0.03), y, g.uniform(0.25, 0.36)])
     for side in (1, -1):
         p = centre + np.array([-side * 0.035, 0.0, 0.0])
-        _set_hand(c, side, e, np.broadcast_to(p, (c.L, 3)).copy(), (-side * 0.9, 0.2, 0.35),
-                  (0.0, -0.4 if not raised else 0.0, -1.0), g.uniform(0.65, 0.85), (side * 0.6, -1.0, -0.2))
+        _set_hand(
+            c,
+            side,
+            e,
+            np.broadcast_to(p, (c.L, 3)).copy(),
+            (-side * 0.9, 0.2, 0.35),
+            (0.0, -0.4 if not raised else 0.0, -1.0),
+            g.uniform(0.65, 0.85),
+            (side * 0.6, -1.0, -0.2),
+        )
         if g.random() < 0.6:
             ph = g.uniform(0, 2 * np.pi)
             f = g.uniform(1.5, 3.0)
             r = g.uniform(0.008, 0.016)
-            c.thumb_wiggle[side] = (e[:, None] * r * np.stack(
-                [np.cos(2 * np.pi * f * c.t + ph), np.sin(2 * np.pi * f * c.t + ph), np.zeros(c.L)], -1))
+            c.thumb_wiggle[side] = (
+                e[:, None]
+                * r
+                * np.stack(
+                    [np.cos(2 * np.pi * f * c.t + ph), np.sin(2 * np.pi * f * c.t + ph), np.zeros(c.L)], -1
+                )
+            )
 
 
 def _illustrative_hands(c: _Clip, b: _Body) -> None:
     g = c.g
     e = c.envelope(cut_prob=0.3, rise=(0.1, 0.25))
     both = g.random() < 0.5
-    for side in ((1, -1) if both else (c.side,)):
-        centre = np.array([side * g.uniform(0.08, 0.22), g.uniform(0.3, 0.5) * c.s.torso / 0.52,
-                           g.uniform(0.3, 0.45)])
-        path = np.stack([c.osc(0.8, 2.0, g.uniform(0.03, 0.08)) + c.osc(0.8, 2.0, g.uniform(0.0, 0.05))
-                         for _ in range(3)], -1)
+    for side in (1, -1) if both else (c.side,):
+        centre = np.array(
+            [side * g.uniform(0.08, 0.22), g.uniform(0.3, 0.5) * c.s.torso / 0.52, g.uniform(0.3, 0.45)]
+        )
+        path = np.stack(
+            [
+                c.osc(0.8, 2.0, g.uniform(0.03, 0.08)) + c.osc(0.8, 2.0, g.uniform(0.0, 0.05))
+                for _ in range(3)
+            ],
+            -1,
+        )
         palm = (g.normal(0, 0.5), g.uniform(-1.0, 1.0), g.normal(0, 0.5))
-        _set_hand(c, side, e, centre[None] + path, (-side * g.uniform(0.0, 0.6), g.uniform(0.0, 0.8), 1.0),
-                  palm, g.uniform(0.0, 0.3), (side * 0.6, -1.0, -0.3))
+        _set_hand(
+            c,
+            side,
+            e,
+            centre[None] + path,
+            (-side * g.uniform(0.0, 0.6), g.uniform(0.0, 0.8), 1.0),
+            palm,
+            g.uniform(0.0, 0.3),
+            (side * 0.6, -1.0, -0.3),
+        )
     c.head_pitch += e * c.osc(1.0, 2.5, np.deg2rad(g.uniform(0, 4)))
 
 
@@ -693,12 +829,49 @@ _PROGRAMS: dict[str, tuple[_BodyFn | None, _HandFn | None]] = {
 
 # ------------------------------------------------------------------------------------ observation
 _FIN = ("thumb", "index", "middle", "ring", "pinky")
-_IMIGUE22 = ("nose", "spine_shoulder", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow", "l_wrist",
-             "r_eye", "l_eye", "r_ear", "l_ear", *[f"r_{f}" for f in _FIN], *[f"l_{f}" for f in _FIN])
-_NTU25 = ("pelvis", "spine_mid", "neck_top", "head", "l_shoulder", "l_elbow", "l_wrist", "l_hand",
-          "r_shoulder", "r_elbow", "r_wrist", "r_hand", "l_hip", "l_knee", "l_ankle", "l_foot",
-          "r_hip", "r_knee", "r_ankle", "r_foot", "spine_shoulder", "l_middle", "l_thumb", "r_middle",
-          "r_thumb")
+_IMIGUE22 = (
+    "nose",
+    "spine_shoulder",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "r_eye",
+    "l_eye",
+    "r_ear",
+    "l_ear",
+    *[f"r_{f}" for f in _FIN],
+    *[f"l_{f}" for f in _FIN],
+)
+_NTU25 = (
+    "pelvis",
+    "spine_mid",
+    "neck_top",
+    "head",
+    "l_shoulder",
+    "l_elbow",
+    "l_wrist",
+    "l_hand",
+    "r_shoulder",
+    "r_elbow",
+    "r_wrist",
+    "r_hand",
+    "l_hip",
+    "l_knee",
+    "l_ankle",
+    "l_foot",
+    "r_hip",
+    "r_knee",
+    "r_ankle",
+    "r_foot",
+    "spine_shoulder",
+    "l_middle",
+    "l_thumb",
+    "r_middle",
+    "r_thumb",
+)
 _IMG_W, _IMG_H = 1280.0, 720.0
 
 
@@ -719,7 +892,7 @@ def _camera(c: _Clip, b: _Body, pts: F64, ntu: bool) -> F64:
 
 def _observe_2d(c: _Clip, b: _Body, noise: float, dropout: float) -> NDArray[np.float32]:
     s, g, L = c.s, c.g, c.L
-    pts = np.stack([b.pts[k] for k in _IMIGUE22], 1)                        # (L, 22, 3)
+    pts = np.stack([b.pts[k] for k in _IMIGUE22], 1)  # (L, 22, 3)
     cam = _camera(c, b, pts, ntu=False)
     f = s.focal
     u = _IMG_W / 2 + s.off_u + f * cam[..., 0] / cam[..., 2]
@@ -730,14 +903,14 @@ def _observe_2d(c: _Clip, b: _Body, noise: float, dropout: float) -> NDArray[np.
     score = base[None] + g.normal(0, 0.06, (1, 22)) + g.normal(0, 0.08, (L, 22))
     # the ear facing away from the camera is often occluded
     yaw = s.cam_yaw + c.head_yaw
-    score[:, 10] -= np.clip(np.rad2deg(yaw) / 60.0, 0, 0.6)   # right ear hidden when turned left
+    score[:, 10] -= np.clip(np.rad2deg(yaw) / 60.0, 0, 0.6)  # right ear hidden when turned left
     score[:, 11] -= np.clip(-np.rad2deg(yaw) / 60.0, 0, 0.6)
     # hands near the face are hard for the hand detector
     for sl, wrist in ((slice(12, 17), "r_wrist"), (slice(17, 22), "l_wrist")):
         near = np.linalg.norm(b.pts[wrist] - b.pts["nose"], axis=-1) < 0.2
         score[near, sl] -= 0.15
     score = np.clip(score, 0.05, 0.99)
-    sd = noise * s.jitter * (1.0 + 3.0 * (1.0 - score)) * px_per_m * 0.0025      # about 2-6 px
+    sd = noise * s.jitter * (1.0 + 3.0 * (1.0 - score)) * px_per_m * 0.0025  # about 2-6 px
     u = u + g.normal(0, 1, u.shape) * sd
     v = v + g.normal(0, 1, v.shape) * sd
     p_drop = dropout * s.drop * np.where(np.arange(22) >= 12, 0.06, 0.01)[None] * (1.5 - score)
@@ -745,7 +918,7 @@ def _observe_2d(c: _Clip, b: _Body, noise: float, dropout: float) -> NDArray[np.
     if g.random() < 0.3 * dropout:  # a run of frames where one hand's fingertips are lost
         a = int(g.integers(0, L))
         n = int(g.integers(3, 16))
-        drop[a:a + n, (slice(12, 17), slice(17, 22))[int(g.integers(2))]] = True
+        drop[a : a + n, (slice(12, 17), slice(17, 22))[int(g.integers(2))]] = True
     drop |= (u < 1) | (u > _IMG_W - 1) | (v < 1) | (v > _IMG_H - 1)
     out = np.stack([u, v, score], -1)
     out[drop] = 0.0
@@ -796,11 +969,19 @@ class SyntheticMG:
     def subset(self, index: Any) -> SyntheticMG:
         """The samples selected by ``index`` (a boolean mask or integer indices), as a new dataset."""
         idx = np.asarray(index)
-        return SyntheticMG(self.data[idx], self.lengths[idx], self.labels[idx], list(self.class_names),
-                           self.subjects[idx], self.layout, self.fps)
+        return SyntheticMG(
+            self.data[idx],
+            self.lengths[idx],
+            self.labels[idx],
+            list(self.class_names),
+            self.subjects[idx],
+            self.layout,
+            self.fps,
+        )
 
-    def cross_subject_split(self, test_fraction: float = 0.4,
-                            seed: int = 0) -> tuple[SyntheticMG, SyntheticMG]:
+    def cross_subject_split(
+        self, test_fraction: float = 0.4, seed: int = 0
+    ) -> tuple[SyntheticMG, SyntheticMG]:
         """Split by subject (no subject in both parts), like iMiGUE's cross-subject protocol.
 
         ``round(test_fraction * S)`` of the ``S`` subjects present (at least one, at most ``S - 1``)
@@ -865,14 +1046,22 @@ def generate(
         ValueError: on an unknown layout or out-of-range option, naming it.
     """
     if layout not in ("imigue22", "ntu25"):
-        raise ValueError(f"layout={layout!r}; the synthetic generator supports 'imigue22' (2D) and "
-                         f"'ntu25' (3D)")
-    for name, val, lo in (("num_samples", num_samples, 0), ("num_subjects", num_subjects, 1),
-                          ("min_frames", min_frames, 2), ("seed", seed, 0)):
+        raise ValueError(
+            f"layout={layout!r}; the synthetic generator supports 'imigue22' (2D) and 'ntu25' (3D)"
+        )
+    for name, val, lo in (
+        ("num_samples", num_samples, 0),
+        ("num_subjects", num_subjects, 1),
+        ("min_frames", min_frames, 2),
+        ("seed", seed, 0),
+    ):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < lo:
             raise ValueError(f"{name}={val!r}; expected an integer >= {lo}")
-    if isinstance(num_frames, bool) or not isinstance(num_frames, int | np.integer) \
-            or num_frames < min_frames:
+    if (
+        isinstance(num_frames, bool)
+        or not isinstance(num_frames, int | np.integer)
+        or num_frames < min_frames
+    ):
         raise ValueError(f"num_frames={num_frames!r}; expected an integer >= min_frames={min_frames}")
     if long_tail is not None and not (np.isfinite(long_tail) and long_tail >= 1.0):
         raise ValueError(f"long_tail={long_tail!r}; use None (balanced) or an imbalance ratio >= 1")
@@ -921,15 +1110,16 @@ def generate(
     return SyntheticMG(data, lengths, labels, class_names(), subjects, str(layout), float(fps))
 
 
-class SyntheticMGDataset(torch.utils.data.Dataset[dict[str, Any]]):
+class SyntheticMGDataset(ClipDataset):
     """A torch ``Dataset`` over :func:`generate` (generated once, eagerly, at construction).
 
-    Items are dicts: ``data`` float32 tensor ``(1, T, V, C)``, ``length``, ``label``, ``subject`` and
-    ``index`` (ints). With ``transform``, each item is transformed as
-    ``transform(x, length, generator) -> (x, length)`` (skelaug augmentations have this signature;
-    a plain ``x -> x`` result is also accepted) with a :class:`numpy.random.Generator` keyed by
-    ``(transform_seed, epoch, index)``: the same for any number of DataLoader workers. Call
-    :meth:`set_epoch` each epoch, or feed the indices from :class:`skelaug.data.EpochSampler`.
+    Items are dicts (see :class:`skelaug.data.datasets.ClipDataset`): ``data`` float32 tensor
+    ``(1, T, V, C)``, ``length``, ``label``, ``subject`` and ``index``. With ``transform``, each item
+    is transformed as ``transform(x, length, generator) -> (x, length)`` (skelaug augmentations have
+    this signature; a plain ``x -> x`` result is also accepted) with a
+    :class:`numpy.random.Generator` keyed by ``(transform_seed, epoch, index)``: the same for any
+    number of DataLoader workers. Call :meth:`set_epoch` each epoch, or feed the indices from
+    :class:`skelaug.data.EpochSampler`.
 
     Example:
         >>> from skelaug.data.synthetic import SyntheticMGDataset
@@ -939,27 +1129,27 @@ class SyntheticMGDataset(torch.utils.data.Dataset[dict[str, Any]]):
         ((1, 32, 22, 3), True)
     """
 
-    def __init__(self, num_samples: int, layout: str = "imigue22", *, transform: Any = None,
-                 transform_seed: int = 0, **kwargs: Any) -> None:
-        from skelaug.data.datasets import ItemStream
-
-        self.source = generate(num_samples, layout, **kwargs)
+    def __init__(
+        self,
+        num_samples: int,
+        layout: str = "imigue22",
+        *,
+        transform: Any = None,
+        transform_seed: int = 0,
+        num_frames: int = 64,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_frames=num_frames, max_persons=1, sampling="start", transform=transform, seed=transform_seed
+        )
+        self.source = generate(num_samples, layout, num_frames=num_frames, **kwargs)
         self.class_names = self.source.class_names
         self.layout = self.source.layout
-        self._stream = ItemStream(transform, transform_seed)
+        self.labels = self.source.labels
 
-    def __len__(self) -> int:
-        return len(self.source)
+    def load(self, index: int) -> tuple[NDArray[np.float32], int]:
+        n = int(self.source.lengths[index])
+        return self.source.data[index], n
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose augmentation stream items use."""
-        self._stream.set_epoch(epoch)
-
-    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
-        index, epoch = self._stream.resolve(key, len(self))
-        x = self.source.data[index]
-        length = int(self.source.lengths[index])
-        x, length = self._stream.apply(x, length, index, epoch)
-        return {"data": torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), "length": length,
-                "label": int(self.source.labels[index]), "subject": int(self.source.subjects[index]),
-                "index": index}
+    def meta(self, index: int) -> dict[str, Any]:
+        return {"subject": int(self.source.subjects[index])}

@@ -24,9 +24,9 @@ def test_shapes_dtypes_and_padding(ds2d):
     assert d.class_names == [c.name for c in CLASSES]
     assert d.lengths.min() >= 16 and d.lengths.max() <= 64
     t = np.arange(64)
-    pad = t[None, :] >= d.lengths[:, None]                      # (N, T)
+    pad = t[None, :] >= d.lengths[:, None]  # (N, T)
     assert not d.data[:, 0][pad].any()
-    valid = d.data[:, 0][~pad]                                  # (frames, V, C)
+    valid = d.data[:, 0][~pad]  # (frames, V, C)
     present = np.any(valid[..., :2] != 0, axis=-1)
     # missing joints are all zero (score included); present joints lie in the 1280x720 image
     assert not valid[~present].any()
@@ -35,7 +35,7 @@ def test_shapes_dtypes_and_padding(ds2d):
     assert (xy[:, 1] > 0).all() and (xy[:, 1] < 720).all()
     assert (xy[:, 2] > 0).all() and (xy[:, 2] <= 1).all()
     frac_missing = 1 - present.mean()
-    assert 0.005 < frac_missing < 0.2                            # dropped joints exist, but are rare
+    assert 0.005 < frac_missing < 0.2  # dropped joints exist, but are rare
 
 
 def test_deterministic_and_prefix_stable():
@@ -52,7 +52,7 @@ def test_balanced_blocks_and_long_tail():
     k = len(CLASSES)
     d = generate(3 * k, seed=1, num_frames=20)
     for blk in range(3):
-        assert sorted(d.labels[blk * k:(blk + 1) * k].tolist()) == list(range(k))
+        assert sorted(d.labels[blk * k : (blk + 1) * k].tolist()) == list(range(k))
     lt = generate(2000, seed=2, num_frames=16, long_tail=20.0, noise=0.0)
     counts = np.bincount(lt.labels, minlength=k)
     ranked = [counts[d.class_names.index(n)] for n in _TAIL_ORDER]
@@ -66,7 +66,7 @@ def test_clip_length_distribution_matches_imigue():
     d = generate(600, seed=3, num_frames=400, min_frames=6, noise=0.0)
     med = float(np.median(d.lengths))
     q75 = float(np.percentile(d.lengths, 75))
-    assert 34 <= med <= 46 and 55 <= q75 <= 90                 # iMiGUE: median 40, 75th pct 73
+    assert 34 <= med <= 46 and 55 <= q75 <= 90  # iMiGUE: median 40, 75th pct 73
 
 
 def test_ntu25_rigid_bones_and_face_contact():
@@ -79,11 +79,11 @@ def test_ntu25_rigid_bones_and_face_contact():
     still = {"turtle_neck", "head_up", "deep_breath", "shaking_shoulders"}
     for i in range(len(d)):
         x = d.data[i, 0, : d.lengths[i]].astype(np.float64)
-        assert (x != 0).any(-1).all()                          # dropout=0: every joint present
+        assert (x != 0).any(-1).all()  # dropout=0: every joint present
         for child, parent in [(5, 4), (6, 5), (9, 8), (10, 9)]:  # upper arms and forearms
             bone = np.linalg.norm(x[:, child] - x[:, parent], axis=-1)
             assert bone.max() - bone.min() < 1e-4
-        tips = x[:, [21, 23]]                                   # left/right hand tips
+        tips = x[:, [21, 23]]  # left/right hand tips
         dist = np.linalg.norm(tips - x[:, None, 3], axis=-1).min()  # closest approach to the head joint
         name = names[d.labels[i]]
         if name in face:
@@ -101,7 +101,7 @@ def test_shoulder_movements_are_subtle():
     assert idx.size >= 15
     for i in idx:
         x = d.data[i, 0, : d.lengths[i]]
-        rel = x[:, [4, 8], 1] - x[:, [20], 1]                  # shoulder height above spine_shoulder
+        rel = x[:, [4, 8], 1] - x[:, [20], 1]  # shoulder height above spine_shoulder
         span = rel.max(0) - rel.min(0)
         assert 0.003 < span.max() < 0.05
 
@@ -127,7 +127,7 @@ def _temporal_features(d):
     for i in range(len(d)):
         x = d.data[i, 0, : d.lengths[i], :, :2].astype(np.float64)
         pres = np.any(x != 0, -1)
-        for j in range(x.shape[1]):                              # fill missing joints with their mean
+        for j in range(x.shape[1]):  # fill missing joints with their mean
             if pres[:, j].any():
                 x[~pres[:, j], j] = x[pres[:, j], j].mean(0)
         sw = np.median(np.linalg.norm(x[:, 5] - x[:, 2], axis=-1)) + 1e-6
@@ -149,12 +149,15 @@ def test_linear_probe_does_not_solve_it_but_temporal_features_do(ds2d):
     assert not set(tr.subjects) & set(te.subjects)
     k = len(ds2d.class_names)
     lams = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5]
-    raw = max(_ridge_accuracy(tr.data.reshape(len(tr), -1), tr.labels, te.data.reshape(len(te), -1),
-                              te.labels, lams, k))
+    raw = max(
+        _ridge_accuracy(
+            tr.data.reshape(len(tr), -1), tr.labels, te.data.reshape(len(te), -1), te.labels, lams, k
+        )
+    )
     feat = _ridge_accuracy(_temporal_features(tr), tr.labels, _temporal_features(te), te.labels, [1.0], k)[0]
     print(f"raw linear probe {raw:.3f}, temporal features {feat:.3f}, chance {1 / k:.3f}")
-    assert raw < 0.45                      # far from solved (measured about 0.3)
-    assert feat > raw + 0.25 and feat > 0.55   # learnable (measured about 0.7)
+    assert raw < 0.45  # far from solved (measured about 0.3)
+    assert feat > raw + 0.25 and feat > 0.55  # learnable (measured about 0.7)
 
 
 def test_dataset_items_and_transform_stream():
@@ -168,17 +171,22 @@ def test_dataset_items_and_transform_stream():
     a, b = ds[2], ds[2]
     assert a["data"].shape == (1, 32, 22, 3) and a["data"].dtype == torch.float32
     assert a["label"] == int(ds.source.labels[2]) and a["length"] == int(ds.source.lengths[2])
-    torch.testing.assert_close(a["data"], b["data"])           # same (epoch, index) -> same draw
+    torch.testing.assert_close(a["data"], b["data"])  # same (epoch, index) -> same draw
     ds.set_epoch(1)
-    assert not torch.equal(ds[2]["data"], a["data"])          # a new epoch -> new draw
+    assert not torch.equal(ds[2]["data"], a["data"])  # a new epoch -> new draw
     torch.testing.assert_close(ds[(2, 0)]["data"], a["data"])  # explicit (index, epoch) key
     assert not np.shares_memory(ds.source.data, ds[0]["data"].numpy())
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"layout": "coco17"}, "layout"), ({"num_frames": 8}, "num_frames"), ({"long_tail": 0.5}, "long_tail"),
-     ({"seed": -1}, "seed"), ({"noise": -1.0}, "noise")],
+    [
+        ({"layout": "coco17"}, "layout"),
+        ({"num_frames": 8}, "num_frames"),
+        ({"long_tail": 0.5}, "long_tail"),
+        ({"seed": -1}, "seed"),
+        ({"noise": -1.0}, "noise"),
+    ],
 )
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
