@@ -337,11 +337,14 @@ def read(
         SkeletonFormatError: unknown format, or a malformed file (naming the file and line/frame).
 
     Example:
-        >>> import os, skelaug.io as sio
-        >>> shared = os.environ.get("SKELAUG_SHARED", "../shared")
-        >>> seq = sio.read(f"{shared}/fixtures/ntu_skeleton/S001C001P001R001A001.skeleton")  # doctest: +SKIP
-        >>> seq.data.shape, seq.layout, seq.fps                                               # doctest: +SKIP
-        ((1, 103, 25, 4), 'ntu25', 30.0)
+        >>> import os, tempfile, skelaug.io as sio
+        >>> from skelaug.io.kinect import KINECT_JOINTS
+        >>> path = os.path.join(tempfile.mkdtemp(), "clip.csv")      # a 2-frame Kinect v2 CSV
+        >>> lines = [f"{j},0.1,0.2,2.5,Tracked\\n" for _ in range(2) for j in KINECT_JOINTS]
+        >>> _ = open(path, "w").write("".join(lines))
+        >>> seq = sio.read(path)
+        >>> seq.data.shape, seq.layout, seq.fps, seq.channels
+        ((1, 2, 25, 4), 'ntu25', 30.0, ('x', 'y', 'z', 'tracking'))
     """
     p = Path(path)
     name = detect_format(p) if format is None else format

@@ -217,7 +217,7 @@ def read_imigue_raw_labels(path: PathLike, fps: float = IMIGUE_FPS) -> list[tupl
             a, b, c = float(f[0]), float(f[1]), int(f[2])
         except ValueError:
             raise SkeletonFormatError(p, f"malformed values {f}", line=lineno) from None
-        out.append((math.floor(a * fps + 1e-9), math.floor(b * fps + 1e-9), 32 if c == 99 else c))
+        out.append((math.floor(a * fps), math.floor(b * fps), 32 if c == 99 else c))
     return out
 
 
