@@ -250,6 +250,7 @@ class _Subject:
     head: float
     lean: float
     roll: float
+    head_tilt: float
     right_handed: float
     cam_yaw: float
     cam_elev: float
@@ -273,19 +274,20 @@ def _subject(seed: int, sid: int, layout: str) -> _Subject:
     view = 45.0 if layout == "ntu25" else 35.0
     return _Subject(
         torso=0.52 * part(),
-        shoulder=0.19 * part(),
-        upper_arm=0.29 * part(),
-        forearm=0.26 * part(),
+        shoulder=0.165 * part(),
+        upper_arm=0.27 * part(),
+        forearm=0.25 * part(),
         hand=part(),
         head=part(),
         lean=np.deg2rad(g.normal(8.0, 6.0)),
         roll=np.deg2rad(g.normal(0.0, 2.5)),
+        head_tilt=np.deg2rad(g.normal(8.0, 6.0)),
         right_handed=float(g.uniform(0.55, 0.95)),
         cam_yaw=np.deg2rad(g.uniform(-view, view)),
         cam_elev=np.deg2rad(g.uniform(-3.0, 15.0)),
-        cam_dist=float(g.uniform(1.3, 2.3)) if layout != "ntu25" else float(g.uniform(2.4, 3.5)),
+        cam_dist=float(g.uniform(0.95, 1.7)) if layout != "ntu25" else float(g.uniform(2.4, 3.5)),
         focal=float(g.uniform(950.0, 1300.0)),
-        off_u=float(g.uniform(-160.0, 160.0)),
+        off_u=float(g.uniform(-120.0, 120.0)),
         off_v=float(g.uniform(-50.0, 40.0)),
         k_height=float(g.uniform(-0.25, 0.25)),
         k_x=float(g.uniform(-0.4, 0.4)),
@@ -305,7 +307,7 @@ class _Clip:
         self.torso_pitch = subj.lean + self._smooth(np.deg2rad(1.5))
         self.torso_roll = subj.roll + self._smooth(np.deg2rad(1.0))
         self.torso_yaw = self._smooth(np.deg2rad(2.0))
-        self.head_pitch = self._smooth(np.deg2rad(4.0))
+        self.head_pitch = subj.head_tilt + self._smooth(np.deg2rad(4.0))
         self.head_yaw = self._smooth(np.deg2rad(7.0)) + self._glance()
         self.head_roll = self._smooth(np.deg2rad(2.0))
         self.retract = np.zeros((length, 3))
@@ -362,14 +364,14 @@ class _Clip:
     # -- resting hands
     def _rest(self) -> None:
         g, s = self.g, self.s
-        style = g.choice(3, p=[0.5, 0.3, 0.2])
-        table_y = g.uniform(0.12, 0.28) * s.torso / 0.52
-        z0 = g.uniform(0.26, 0.42)
+        style = g.choice(3, p=[0.5, 0.4, 0.1])
+        table_y = g.uniform(0.22, 0.36) * s.torso / 0.52
+        z0 = g.uniform(0.2, 0.36)
         self.rest: dict[int, tuple[F64, F64, F64, F64]] = {}
         lap_side = int(g.choice([-1, 1]))
         for side in (+1, -1):
             if style == 0:
-                w = np.array([side * g.uniform(0.12, 0.26), table_y, z0 + g.uniform(-0.05, 0.05)])
+                w = np.array([side * g.uniform(0.06, 0.2), table_y, z0 + g.uniform(-0.05, 0.05)])
                 h = np.array([-side * g.uniform(0.2, 0.8), 0.0, 1.0])
             elif style == 1:
                 w = np.array([side * g.uniform(0.05, 0.11), table_y, z0 + g.uniform(-0.03, 0.03)])
@@ -378,7 +380,7 @@ class _Clip:
                 w = np.array([side * g.uniform(0.1, 0.18), g.uniform(-0.02, 0.08), g.uniform(0.14, 0.24)])
                 h = np.array([-side * 0.3, -0.3, 1.0])
             else:
-                w = np.array([side * g.uniform(0.08, 0.22), table_y, z0])
+                w = np.array([side * g.uniform(0.06, 0.2), table_y, z0])
                 h = np.array([-side * g.uniform(0.2, 0.8), 0.0, 1.0])
             drift = np.stack([self._smooth(0.008) for _ in range(3)], -1)
             n = np.array([g.normal(0, 0.2), -1.0, g.normal(0, 0.2)])
@@ -396,17 +398,17 @@ class _Clip:
 
 # ------------------------------------------------------------------------------------ skeleton
 _HEAD_PTS = {
-    "head": (0.0, 0.12, 0.0),
-    "nose": (0.0, 0.10, 0.105),
-    "eye": (0.032, 0.135, 0.085),
-    "ear": (0.075, 0.115, 0.0),
-    "chin": (0.0, 0.015, 0.085),
-    "jaw": (0.05, 0.035, 0.055),
-    "cheek": (0.045, 0.085, 0.08),
-    "mouth": (0.0, 0.05, 0.1),
-    "forehead": (0.0, 0.19, 0.09),
-    "crown": (0.04, 0.23, -0.01),
-    "temple": (0.07, 0.17, 0.03),
+    "head": (0.0, 0.10, 0.0),
+    "nose": (0.0, 0.07, 0.105),
+    "eye": (0.036, 0.095, 0.085),
+    "ear": (0.08, 0.085, 0.0),
+    "chin": (0.0, -0.015, 0.085),
+    "jaw": (0.05, 0.005, 0.055),
+    "cheek": (0.045, 0.055, 0.08),
+    "mouth": (0.0, 0.02, 0.1),
+    "forehead": (0.0, 0.16, 0.09),
+    "crown": (0.04, 0.20, -0.01),
+    "temple": (0.075, 0.14, 0.03),
 }
 
 
@@ -438,9 +440,9 @@ def _body(c: _Clip) -> _Body:
     for side, tag in ((1, "l"), (-1, "r")):
         off = np.zeros((c.L, 3))
         off[:, 0] = side * s.shoulder
-        off[:, 1] = -0.03 + c.shoulder_up[side]
+        off[:, 1] = -0.01 + c.shoulder_up[side]
         pts[f"{tag}_shoulder"] = pts["spine_shoulder"] + _apply(r_t, off)
-    neck_off = np.array([0.0, 0.07 * s.head, 0.0])[None] + c.retract
+    neck_off = np.array([0.0, 0.05 * s.head, 0.0])[None] + c.retract
     neck_top = pts["spine_shoulder"] + _apply(r_t, neck_off)
     r_h = r_t @ _ry(c.head_yaw) @ _rx(c.head_pitch) @ _rz(c.head_roll)
     pts["neck_top"] = neck_top
@@ -881,7 +883,7 @@ def _camera(c: _Clip, b: _Body, pts: F64, ntu: bool) -> F64:
     yaw = s.cam_yaw + np.deg2rad(g.normal(0, 2.0))
     elev = s.cam_elev + np.deg2rad(g.normal(0, 1.0))
     dist = s.cam_dist * float(np.exp(g.normal(0, 0.03)))
-    aim = np.array([0.0, 0.7 * s.torso, 0.0])
+    aim = np.array([0.0, 0.85 * s.torso, 0.0])
     q = np.einsum("ij,...j->...i", _ry(np.full(1, yaw))[0], pts - aim)
     ce, se = np.cos(elev), np.sin(elev)
     x = q[..., 0]
