@@ -83,21 +83,29 @@ class ItemStream:
         """The stream of item ``index`` in ``epoch``: ``default_rng([seed, epoch, index])``."""
         return np.random.default_rng([self.seed, epoch, index])
 
-    def apply(self, x: NDArray[np.float32], length: int, index: int, epoch: int) -> tuple[Any, int]:
-        """Run the transform (if any) on a copy of ``x``; returns ``(x, length)``."""
+    def apply(
+        self,
+        x: NDArray[np.float32],
+        length: int,
+        index: int,
+        epoch: int,
+        generator: np.random.Generator | None = None,
+    ) -> tuple[Any, int]:
+        """Run the transform (if any) on a copy of ``x``; returns ``(x, length)``.
+
+        ``generator`` defaults to :meth:`generator` ``(index, epoch)``; pass one to continue a stream
+        already used (e.g. by a random crop).
+        """
         x = np.array(x, dtype=np.float32, copy=True)
         if self.transform is None:
             return x, length
-        out = self.transform(x, length, self.generator(index, epoch))
+        g = self.generator(index, epoch) if generator is None else generator
+        out = self.transform(x, length, g)
         if isinstance(out, tuple):
             y, new_len = out
-            if isinstance(new_len, np.ndarray | torch.Tensor):
-                new_len = (
-                    int(np.asarray(new_len).reshape(-1)[0])
-                    if not isinstance(new_len, torch.Tensor)
-                    else int(new_len.reshape(-1)[0].item())
-                )
-            return y, int(new_len)
+            if isinstance(new_len, torch.Tensor):
+                new_len = new_len.detach().cpu().numpy()
+            return y, int(np.asarray(new_len).reshape(-1)[0])
         return out, length
 
 
@@ -231,15 +239,7 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
         g = self._stream.generator(index, epoch)
         mode: Literal["start", "centre", "random"] = self.sampling  # type: ignore[assignment]
         x, length = fixed_length(x, length, self.num_frames, mode=mode, generator=g)
-        if self._stream.transform is not None:
-            out = self._stream.transform(x, length, g)
-            if isinstance(out, tuple):
-                x, new_len = out
-                length = int(
-                    np.asarray(new_len.cpu() if isinstance(new_len, torch.Tensor) else new_len).reshape(-1)[0]
-                )
-            else:
-                x = out
+        x, length = self._stream.apply(x, length, index, epoch, generator=g)
         data = (
             x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         )

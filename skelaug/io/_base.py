@@ -247,6 +247,10 @@ def detect_format(path: PathLike) -> str:
     hint = ""
     if head.lstrip().lower().startswith(b"video_id,label_id"):
         hint = " This is an iMiGUE label file: read it with skelaug.io.read_imigue_labels."
+    elif head.startswith(b"\x93NUMPY"):
+        hint = " A numeric (N, C, T, V, M) array is an ST-GCN batch: load it with skelaug.io.load_stgcn."
+    elif low.endswith((".pkl", ".pickle")):
+        hint = " A pyskl annotation pickle holds many clips: load it with skelaug.io.load_pyskl."
     raise SkeletonFormatError(
         p,
         f"unknown skeleton format (ending {p.suffix!r}); known formats: "

@@ -300,6 +300,12 @@ def test_unknown_format_and_label_file_hint(tmp_path):
         sio.read(p)
     with pytest.raises(FileNotFoundError):
         sio.read(tmp_path / "nope.json")
+    np.save(tmp_path / "batch.npy", np.zeros((2, 3, 4, 25, 2), np.float32))
+    with pytest.raises(sio.SkeletonFormatError, match="load_stgcn"):
+        sio.read(tmp_path / "batch.npy")
+    (tmp_path / "ann.pkl").write_bytes(pickle.dumps({"annotations": []}))
+    with pytest.raises(sio.SkeletonFormatError, match="load_pyskl"):
+        sio.read(tmp_path / "ann.pkl")
     with pytest.raises(ValueError, match="format='bogus' is unknown"):
         sio.read(FX / "mediapipe_csv" / "ash1708_jump_pose_landmarks.csv", format="bogus")
 
