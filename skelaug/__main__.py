@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelaug.augment.ops import Op
+from skelaug.augment.ops import Op, identity_params
 
 __all__ = ["main"]
 
@@ -52,17 +52,23 @@ def demo(out: Path, samples: int, seed: int, layout: str) -> int:
     ds = generate(samples, layout, num_frames=64, seed=seed)
     aug = presets.micro_gesture(layout)
     y, lengths = aug(ds.data, ds.lengths, generator=seed)
+    assert aug.last_params is not None
+    lengths_at = [ds.lengths]                   # valid lengths before each op
+    for op in aug.last_params:
+        lengths_at.append(op.params["out_len"] if op.kind == "resample" else lengths_at[-1])
     print(f"skelaug demo: {samples} synthetic {layout} micro-gesture clips, batch {tuple(ds.data.shape)}")
     print(f"pipeline: {aug!r}")
     for i in range(min(samples, 4)):
         print(f"- sample {i} ({ds.class_names[int(ds.labels[i])]}, {int(ds.lengths[i])} -> {int(lengths[i])} frames):")
-        for op in aug.last_params or ():
-            print(f"    {_describe(op, i)}")
+        for step, op in enumerate(aug.last_params or ()):
+            ident = identity_params(op.kind, 1, v=ds.data.shape[3], d=2 if layout == "imigue22" else 3,
+                                    t=ds.data.shape[2], lengths=np.array([lengths_at[step][i]]), static=op.static)
+            same = all(np.array_equal(np.asarray(v)[i:i + 1], ident[k]) for k, v in op.params.items())
+            print(f"    {'(not applied: identity)' if same else _describe(op, i)}")
     fig = out / "mg_preset_before_after.png"
     plot_before_after(ds.data[0], y[0], layout, str(fig), length_before=int(ds.lengths[0]),
                       length_after=int(lengths[0]), frames=5,
                       title=f"micro_gesture preset on a synthetic '{ds.class_names[int(ds.labels[0])]}' clip")
-    assert aug.last_params is not None
     _write_atomic(out / "params.json", json.dumps({"pipeline": aug.to_dict(), "program": aug.last_params.to_dict()}))
     print(f"wrote {fig} and {out / 'params.json'}")
     return 0

@@ -61,12 +61,20 @@ def plot_before_after(before: np.ndarray, after: np.ndarray, layout: str | Skele
     plt = _mpl()
     lb = length_before or before.shape[1]
     la = length_after or after.shape[1]
-    fig, axes = plt.subplots(2, frames, figsize=(2.2 * frames, 4.8), squeeze=False)
+    fig, axes = plt.subplots(2, frames, figsize=(2.2 * frames, 4.8), squeeze=False, sharex=True, sharey=True)
+    lay = _layouts.get(layout)
+    pts = np.concatenate([before[0, :lb, :, :2].reshape(-1, 2), after[0, :la, :, :2].reshape(-1, 2)])
+    pts = pts[np.any(pts != 0, axis=-1)] if lay.dim == 2 else pts
+    if len(pts):                                   # one scale for all panels: the change is visible
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 0.08 * float((hi - lo).max() or 1.0)
+        axes[0, 0].set_xlim(lo[0] - pad, hi[0] + pad)
+        axes[0, 0].set_ylim(lo[1] - pad, hi[1] + pad)
     for row, (clip, length, name, color) in enumerate(((before, lb, "before", "C0"), (after, la, "after", "C3"))):
         idx: Sequence[int] = np.linspace(0, length - 1, frames).round().astype(int).tolist()
         for col, t in enumerate(idx):
             ax = axes[row, col]
-            draw_pose(ax, clip[0, t], layout, color=color, image_coords=image_coords)
+            draw_pose(ax, clip[0, t], layout, color=color, image_coords=image_coords and row == 0 and col == 0)
             ax.set_title(f"{name} t={t}", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])

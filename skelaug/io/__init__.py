@@ -7,19 +7,19 @@
 Channel convention: the first ``D`` channels are the layout's coordinates; formats with a per-joint
 confidence append it as the last channel (also given as ``.confidence`` ``(M, T, V)``):
 
-=====================  =============  ==========================================  ======
-format                 layout         channels                                    fps
-=====================  =============  ==========================================  ======
-``ntu_skeleton``       ``ntu25``      x, y, z (m), tracking (0 / 0.5 / 1)         30
-``ntu_npy``            ``ntu25``      x, y, z                                     30
-``openpose_*``         by count       x, y (px), score                            --
-``kinetics_json``      ``openpose18`` x, y (normalised), score                    30
-``mediapipe_csv``      ``mediapipe33``x, y (normalised), z, visibility            --
-``kinect_v2_csv``      ``ntu25``      x, y, z (m), tracking (0 / 0.5 / 1)         30
-``smg_csv``            ``ntu25``      x, y, z (m)                                 30
-``coco_json``          ``coco17``     x, y (px), v / 2                            --
-iMiGUE (OpenPose)      ``imigue22``   x, y (px), score                            25
-=====================  =============  ==========================================  ======
+=================  ===============  ===================================  ===
+format             layout           channels                             fps
+=================  ===============  ===================================  ===
+``ntu_skeleton``   ``ntu25``        x, y, z (m), tracking (0 / 0.5 / 1)  30
+``ntu_npy``        ``ntu25``        x, y, z                              30
+``openpose_*``     by count         x, y (px), score                     --
+``kinetics_json``  ``openpose18``   x, y (normalised), score             30
+``mediapipe_csv``  ``mediapipe33``  x, y (normalised), z, visibility     --
+``kinect_v2_csv``  ``ntu25``        x, y, z (m), tracking (0 / 0.5 / 1)  30
+``smg_csv``        ``ntu25``        x, y, z (m)                          30
+``coco_json``      ``coco17``       x, y (px), v / 2                     --
+iMiGUE (OpenPose)  ``imigue22``     x, y (px), score                     25
+=================  ===============  ===================================  ===
 
 Missing joints are all-zero coordinates. Malformed files raise :class:`SkeletonFormatError` (a
 ``ValueError``) naming the file and the line or frame; whatever a reader fills in or drops is
