@@ -24,11 +24,13 @@ from skelaug import layouts as _layouts
 from skelaug.layouts import SkeletonLayout
 
 __all__ = [
+    "CONTAINERS",
     "assert_bone_lengths_preserved",
     "assert_missing_preserved",
     "assert_not_mutated",
     "assert_padding_zero",
     "assert_replay_exact",
+    "example_augmentation",
     "skeleton_batch_numpy",
     "skeleton_batches",
 ]
@@ -158,3 +160,41 @@ def skeleton_batches(layouts: list[str] | None = None, *, max_n: int = 3, max_m:
         return x, lengths, name
 
     return build()
+
+
+#: Containers, which need children to be instantiated.
+CONTAINERS = ("Compose", "OneOf", "SomeOf", "RandomApply", "MultiView")
+
+
+def example_augmentation(name: str, layout: str | SkeletonLayout, **kwargs: Any) -> Any:
+    """An instance of the registered augmentation ``name`` for ``layout`` that visibly does something.
+
+    Used by the generic test suite and the documentation gallery, so that every registered augmentation
+    (including containers, built here with representative children) is enrolled in both. Mirror and
+    reverse default to ``p=1`` here so that the example is never a no-op.
+
+    Example:
+        >>> from skelaug.testing import example_augmentation
+        >>> example_augmentation("OneOf", "ntu25")
+        OneOf(transforms=[RandomShear(), RandomReverse(p=1.0), RandomJointMask()], layout='ntu25')
+    """
+    from skelaug import augment as A
+    from skelaug.augment.base import AUGMENTATIONS
+
+    if name == "Compose":
+        return A.Compose([A.RandomRotate(), A.RandomCropResize(), A.RandomPerturb()], layout=layout, **kwargs)
+    if name == "OneOf":
+        return A.OneOf([A.RandomShear(), A.RandomReverse(p=1.0), A.RandomJointMask()], layout=layout, **kwargs)
+    if name == "SomeOf":
+        return A.SomeOf([A.RandomScale(), A.RandomSpeed(), A.RandomGaussianBlur()], n=(1, 2), layout=layout,
+                        **kwargs)
+    if name == "RandomApply":
+        kwargs.setdefault("p", 0.7)
+        return A.RandomApply([A.RandomTranslate(), A.RandomPosterize()], layout=layout, **kwargs)
+    if name == "MultiView":
+        return A.MultiView(A.presets.micro_gesture(layout), views=2, **kwargs)
+    if name in ("RandomMirror", "RandomReverse"):
+        kwargs.setdefault("p", 1.0)
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"name={name!r} is not a registered augmentation; known: {', '.join(sorted(AUGMENTATIONS))}")
+    return AUGMENTATIONS[name](layout=layout, **kwargs)
