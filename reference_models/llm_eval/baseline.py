@@ -165,7 +165,10 @@ class BaselineResult:
 def run_baseline(train: Sequence[VideoRecord], test: Sequence[VideoRecord], options: Sequence[str],
                  vocabulary: MGVocabulary = IMIGUE, *, include_non_mg: bool = True, folds: int = 5,
                  grid: Sequence[float] = DEFAULT_GRID, n_boot: int = 2000, seed: int = 0) -> BaselineResult:
-    """Fit on ``train``, score on ``test`` (every video needs a label among ``options``)."""
+    """Fit on ``train``, score on ``test`` (every video needs a label among ``options``).
+
+    ``folds`` is lowered to the smallest per-label count of the training videos when that is smaller.
+    """
     index = {o: i for i, o in enumerate(options)}
     for v in list(train) + list(test):
         if v.label not in index:
@@ -177,7 +180,11 @@ def run_baseline(train: Sequence[VideoRecord], test: Sequence[VideoRecord], opti
     xte = histograms(test, vocabulary, include_non_mg=include_non_mg)
     ytr = np.array([index[str(v.label)] for v in train])
     yte = np.array([index[str(v.label)] for v in test])
-    lam, losses = cross_validate(xtr, ytr, k, grid, folds, seed)
+    smallest = int(np.bincount(ytr, minlength=k).min())
+    if smallest < 2:
+        raise ValueError(f"the training videos have {smallest} example(s) of some label "
+                         f"({np.bincount(ytr, minlength=k).tolist()}); cross-validation needs at least 2 of each")
+    lam, losses = cross_validate(xtr, ytr, k, grid, min(folds, smallest), seed)
     xtr_s, xte_s = _standardise(xtr, xte)
     w = fit_logistic(xtr_s, ytr, k, lam)
     pred = predict_proba(w, xte_s).argmax(axis=1)

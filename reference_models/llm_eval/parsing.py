@@ -111,10 +111,10 @@ def parse_answer(text: str, choices: Sequence[Choice]) -> ParsedAnswer:
             key = _fragment(am.group(1), choices)
             if key is not None:
                 return ParsedAnswer(key, "answer-line")
-    stripped = body.strip().strip(".!*`\"' ")
-    whole = _fragment(stripped, choices) if len(stripped) <= 40 else None
-    if whole is not None:
-        return ParsedAnswer(whole, "whole")
+    stripped = body.strip().strip(".!*`\"' ").strip()
+    for c in choices:
+        if stripped.lower() in _names(c) or re.fullmatch(r"\(?" + c.letter + r"\)?", stripped, re.I):
+            return ParsedAnswer(c.key, "whole")
     lead = _LEAD_LETTER.match(lines[0].strip()) if lines else None
     by_letter = {c.letter: c.key for c in choices}
     if lead and lead.group(1) in by_letter:

@@ -58,7 +58,7 @@ class RetryPolicy:
 
     >>> p = RetryPolicy(max_retries=3, base_delay=1.0, max_delay=5.0)
     >>> [round(p.delay(a, random.Random(0)), 3) for a in range(4)]
-    [0.922, 1.879, 2.211, 2.627]
+    [0.922, 1.844, 3.689, 4.611]
     >>> p.delay(0, random.Random(0), retry_after=60.0)
     5.0
     """
