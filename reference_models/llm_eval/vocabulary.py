@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from reference_models.llm_eval._imigue import IMIGUE_CLASS_NAMES
+from skelaug.io.imigue import IMIGUE_CLASSES
 
 __all__ = ["IMIGUE", "MGVocabulary"]
 
@@ -100,7 +100,7 @@ _REGION_MEMBERS: dict[str, tuple[int, ...]] = {
 #: iMiGUE's 32 classes; regions from PROTOCOL.md; class 32 (file code 99) is non-MG.
 IMIGUE = MGVocabulary(
     name="imigue",
-    names={c: (n[:1].upper() + n[1:]) + (" (non-MG)" if c == 32 else "") for c, n in IMIGUE_CLASS_NAMES.items()},
+    names={c: (n[:1].upper() + n[1:]) + (" (non-MG)" if c == 32 else "") for c, n in IMIGUE_CLASSES.items()},
     regions={c: r for r, cs in _REGION_MEMBERS.items() for c in cs},
     region_order=tuple(_REGION_MEMBERS),
     non_mg=frozenset({32}),
