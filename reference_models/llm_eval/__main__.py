@@ -173,7 +173,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     run_info = {"scenario": scenario.name, "prompt_version": scenario.version,
                 "templates": scenario.templates().fingerprint(), "backend": backend.kind, "model": backend.model,
                 "split": args.split, "videos": len(evalv), "order": cfg.order,
-                "include_non_mg": cfg.include_non_mg, "build": {k: v for k, v in asdict(cfg).items() if k != "extra"}}
+                "include_non_mg": cfg.include_non_mg, "build": asdict(cfg)}
     write_json_atomic(out / "config.json", run_info)
     retry = RetryPolicy(args.max_retries, args.retry_base, args.retry_max)
     with ResponseCache(args.cache or out / "cache.jsonl") as cache:

@@ -171,7 +171,7 @@ def read_video_labels(path: PathLike, options: Iterable[str] | None = None) -> d
             raise ValueError(f"{path}: header {header} needs video_id and label columns (and optionally split)")
         for line, r in rows:
             label = r[col["label"]]
-            split = r[col["split"]].lower() or None if "split" in col else None
+            split = (r[col["split"]].lower() or None) if "split" in col else None
             if allowed is not None and label not in allowed:
                 raise ValueError(f"{path}, line {line}: label {label!r} is not an option of the scenario "
                                  f"({sorted(allowed)})")

@@ -78,9 +78,12 @@ def _fragment(s: str, choices: Sequence[Choice]) -> str | None:
     """Interpret a short fragment (after "Answer:"): a letter first, else a unique option name."""
     frag = s.strip().strip("*`\"' ").strip()
     by_letter = {c.letter.upper(): c.key for c in choices}
+    core = frag.strip("()[].:- ")
+    if len(core) == 1 and core.upper() in by_letter:  # "B", "(b)", "a."
+        return by_letter[core.upper()]
     m = _LEAD_LETTER.match(frag)
-    if m and m.group(1).upper() in by_letter and (len(frag) == 1 or m.group(1).isupper() or frag[0] == "("):
-        return by_letter[m.group(1).upper()]
+    if m and m.group(1).isupper() and m.group(1) in by_letter:  # "B. Negative", "(A) ..."
+        return by_letter[m.group(1)]
     found = _mentions(frag, choices)
     return found.pop() if len(found) == 1 else None
 

@@ -45,7 +45,7 @@ Example:
     <BLANKLINE>
     Micro-gestures (MGs) are ...
     <BLANKLINE>
-    Observed time: 0:05.0 (minutes:seconds). Micro-gestures recorded: 2.
+    Observed time: 0:05.0 (minutes:seconds). Gestures recorded: 2.
     In order of appearance (start-end, micro-gesture, body region):
     1. 0:01.0-0:02.5 Shaking shoulders [body]
     2. 0:04.0-0:05.0 Touching jaw [head-hand]
@@ -62,7 +62,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,8 +112,9 @@ class Scenario:
              prompts_root: str | os.PathLike[str] | None = None) -> Scenario:
         """Load a shipped scenario by name (``"press_conference"``, ``"interview"``) or any scenario folder."""
         root = Path(prompts_root) if prompts_root is not None else PROMPTS_ROOT
-        p = Path(name_or_path)
-        folder = p if p.is_dir() else root / version / "scenarios" / str(name_or_path)
+        shipped_dir = root / version / "scenarios" / str(name_or_path)
+        is_name = isinstance(name_or_path, str) and "/" not in name_or_path and os.sep not in name_or_path
+        folder = shipped_dir if is_name and shipped_dir.is_dir() else Path(name_or_path)
         spec_path = folder / "scenario.json"
         if not spec_path.is_file():
             shipped = sorted(d.name for d in (root / version / "scenarios").glob("*") if d.is_dir())
@@ -207,7 +208,6 @@ class BuildConfig:
     fewshot_k: int = 4
     fewshot_sampling: Literal["per_item", "fixed"] = "per_item"
     seed: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.order not in ("fixed", "swapped", "both", "shuffled"):

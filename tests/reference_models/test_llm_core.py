@@ -307,7 +307,8 @@ CH = (Choice("negative", "A", "Negative (e.g. sad)", "Answer: A"), Choice("posit
 
 
 @pytest.mark.parametrize(("text", "key"), [
-    ("Answer: A", "negative"), ("answer: b", "positive"), ("B", "positive"), ("(A)", "negative"),
+    ("Answer: A", "negative"), ("answer: b", "positive"), ("Answer: a.", "negative"), ("(b)", "positive"),
+    ("B", "positive"), ("(A)", "negative"),
     ("The answer is B.", "positive"), ("Final answer: **A**", "negative"), ("Answer: Positive", "positive"),
     ('```json\n{"answer": "B"}\n```', "positive"), ("B. Positive - the player seems relaxed.", "positive"),
     ("Reasoning... several cues of tension.\nAnswer: A", "negative"), ("negative.", "negative"),
@@ -526,3 +527,13 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.failed == 0, f"{result.failed} doctest example(s) failed in {name}"
+
+
+def test_interview_worked_example_files_build_and_fit(capsys):
+    ex = Path(llm_eval.__file__).parent / "examples" / "interview"
+    args = ["--scenario", "interview", "--events", str(ex / "events.csv"), "--video-labels", str(ex / "labels.csv")]
+    assert main(["build", *args, "--conditions", "context_mg_fewshot", "--fewshot-k", "2", "--print", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "job interview" in out and "Example 2:" in out and "A. Confident and at ease" in out
+    assert main(["baseline", *args, "--n-boot", "100"]) == 0
+    assert "| accuracy |" in capsys.readouterr().out

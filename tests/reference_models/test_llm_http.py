@@ -357,3 +357,27 @@ def test_killed_cli_run_resumes_without_repeating_or_losing_answers(server, tmp_
     before = server.total
     assert main(args) == 0
     assert server.total == before
+    # the report can be recomputed from the run folder alone
+    (out / "report.json").unlink()
+    assert main(["report", "--out", str(out), "--n-boot", "100"]) == 0
+    assert json.loads((out / "report.json").read_text())["n_boot"] == 100 and server.total == before
+
+
+def test_readme_python_example_runs_against_the_local_server(server, tmp_path, monkeypatch, shared_dir):
+    labels = shared_dir / "data" / "imigue" / "labels_20200831.csv"
+    if not labels.is_file():
+        pytest.skip(f"{labels} not found; set SKELAUG_SHARED")
+    text = (REPO / "reference_models" / "README_llm.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace('"../shared/data/imigue/labels_20200831.csv"', repr(str(labels)))
+    code = code.replace('"out/llm_eval/cache.jsonl"', repr(str(tmp_path / "cache.jsonl")))
+    monkeypatch.setenv("LLM_EVAL_BASE_URL", server.url)
+    monkeypatch.setenv("LLM_EVAL_MODEL", "fake")
+    server.default = "ok:Answer: A"
+    scope: dict[str, object] = {}
+    exec(compile(code, "README_llm.md", "exec"), scope)
+    report = scope["report"]
+    assert server.total == 2 + 100 * 2  # one context prompt per order, every context_mg prompt
+    # "always A" flips with the order: every video is a coin toss, answered
+    assert report["conditions"]["context_mg"]["answered"] == 1.0
+    assert report["conditions"]["context"]["order_agreement"] == 0.0

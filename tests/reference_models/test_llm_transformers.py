@@ -142,3 +142,26 @@ def test_in_memory_model_needs_an_id_and_a_tokenizer(backend):
         TransformersBackend(backend.lm, None, model_id="x")
     with pytest.raises(ValueError, match="normalize"):
         TransformersBackend(backend.lm, backend.tokenizer, model_id="x", normalize="max")  # type: ignore[arg-type]
+
+
+def test_cli_hf_backend_loads_a_saved_model_folder_offline(tmp_path):
+    from reference_models.llm_eval.__main__ import main
+
+    model, tok = _tiny(seed=2)
+    folder = tmp_path / "tiny-model"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    ex = os.path.join(os.path.dirname(__file__), "..", "..", "reference_models", "llm_eval", "examples", "interview")
+    out = tmp_path / "run"
+    args = ["run", "--backend", "hf", "--model", str(folder), "--device", "cpu", "--dtype", "float32",
+            "--scenario", "interview", "--events", os.path.join(ex, "events.csv"), "--video-labels",
+            os.path.join(ex, "labels.csv"), "--conditions", "mg,context_mg", "--out", str(out), "--no-progress",
+            "--n-boot", "100"]
+    assert main(args) == 0
+    import json
+
+    preds = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 4 * 2 and all(p["prediction"] in ("confident", "anxious") and p["how"] == "scores"
+                                       for p in preds)
+    report = json.loads((out / "report.json").read_text())
+    assert report["run"]["backend"] == "hf-loglik" and report["conditions"]["mg"]["answered"] == 1.0
