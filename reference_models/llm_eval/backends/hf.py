@@ -61,6 +61,8 @@ class TransformersBackend:
 
         if normalize not in ("sum", "mean"):
             raise ValueError(f"normalize is {normalize!r}; use 'sum' or 'mean'")
+        if dtype not in ("auto", "float32", "float16", "bfloat16"):
+            raise ValueError(f"dtype is {dtype!r}; use 'auto', 'float32', 'float16' or 'bfloat16'")
         if isinstance(model, str):
             self.model_id = model_id or model
             kw: dict[str, Any] = {"revision": revision}
