@@ -122,7 +122,8 @@ def write_gallery(folder: Path) -> None:
         sections.append("\n".join([
             f".. _gallery-{name}:", "", name, "-" * len(name), "", _summary(cls), "",
             f"Primitives: {prims}. Parameters: {_params(cls)}.", "",
-            f".. image:: _generated/gallery/{name}.png", f"   :alt: {name} before and after on a real NTU RGB+D clip", "",
+            f".. image:: _generated/gallery/{name}.png",
+            f"   :alt: {name} before and after on a real NTU RGB+D clip", "",
         ]))
     header = ["augmentation", "primitives", "missing joints kept", "bone lengths kept", "valid length kept",
               "differentiable (torch)", "numpy == torch"]

@@ -367,7 +367,7 @@ def test_readme_python_example_runs_against_the_local_server(server, tmp_path, m
     labels = shared_dir / "data" / "imigue" / "labels_20200831.csv"
     if not labels.is_file():
         pytest.skip(f"{labels} not found; set SKELAUG_SHARED")
-    text = (REPO / "reference_models" / "README_llm.md").read_text()
+    text = (REPO / "reference_models" / "README.md").read_text()
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     code = code.replace('"../shared/data/imigue/labels_20200831.csv"', repr(str(labels)))
     code = code.replace('"out/llm_eval/cache.jsonl"', repr(str(tmp_path / "cache.jsonl")))
@@ -375,7 +375,7 @@ def test_readme_python_example_runs_against_the_local_server(server, tmp_path, m
     monkeypatch.setenv("LLM_EVAL_MODEL", "fake")
     server.default = "ok:Answer: A"
     scope: dict[str, object] = {}
-    exec(compile(code, "README_llm.md", "exec"), scope)
+    exec(compile(code, "README.md", "exec"), scope)
     report = scope["report"]
     assert server.total == 2 + 100 * 2  # one context prompt per order, every context_mg prompt
     # "always A" flips with the order: every video is a coin toss, answered
