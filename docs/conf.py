@@ -8,7 +8,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import os  # noqa: E402
+
 import skelaug  # noqa: E402
+
+# Tutorials and the gallery read the real fixtures from the shared data folder beside the checkout.
+os.environ.setdefault("SKELAUG_SHARED", str(ROOT.parent / "shared"))
 
 project = "skelaug"
 author = "skelaug developers"
@@ -19,14 +24,23 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "sphinx_gallery.gen_gallery",
 ]
+sphinx_gallery_conf = {
+    "examples_dirs": "tutorials_src",
+    "gallery_dirs": "tutorials",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+}
 autosummary_generate = True
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_generated"]
+exclude_patterns = ["_build", "_generated", "tutorials_src"]
 html_theme = "alabaster"
 nitpicky = False
 suppress_warnings = ["autosummary.import_cycle"]

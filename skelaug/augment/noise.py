@@ -92,14 +92,18 @@ class RandomPerturb(Augmentation):
         if isinstance(knot_stride, bool) or not isinstance(knot_stride, int) or knot_stride < 1:
             raise ValueError(f"knot_stride={knot_stride!r}; give a positive number of frames")
         self.knot_stride = knot_stride
-        if parts is not None and any(isinstance(p, str) for p in parts) and self.layout is None:
-            raise ValueError(f"parts={list(parts)!r} uses names, which need layout=...")
+        if parts is not None and self.layout is not None:
+            self.layout.joints_of(parts)                  # validate names now when the layout is known
         self.parts = list(parts) if parts is not None else None
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
         weight = np.ones((ctx.n, ctx.v))
         if self.parts is not None:
-            joints = (self.layout.joints_of(self.parts) if self.layout is not None
+            layout = self.layout or ctx.layout             # a container's layout serves its children
+            if layout is None and any(isinstance(p, str) for p in self.parts):
+                raise ValueError(f"parts={self.parts!r} uses names, which need layout=... (here or on the "
+                                 f"enclosing Compose)")
+            joints = (layout.joints_of(self.parts) if layout is not None
                       else sorted({int(j) for j in self.parts}))
             if any(not 0 <= j < ctx.v for j in joints):
                 raise ValueError(f"parts={self.parts!r} refers to joints outside 0..{ctx.v - 1}")

@@ -145,6 +145,16 @@ def test_linear_resample_does_not_blend_with_missing_frames():
         np.testing.assert_allclose(y[0, 0, 2, 0], [0, 0, 0])    # nearer frame 2 missing: stays missing
 
 
+def test_children_take_part_names_from_the_enclosing_layout():
+    lay = layouts.get("imigue22")
+    x = body("imigue22", t=8, dims=3)
+    aug = A.Compose([A.RandomPerturb(sigma=(0.05, 0.05), parts=["left_hand"], temporal="constant")],
+                    layout="imigue22")
+    d = aug(x, generator=0) - x
+    others = [j for j in range(22) if j not in lay.part("left_hand")]
+    assert not d[..., others, :].any() and d[..., list(lay.part("left_hand")), :2].any()
+
+
 def test_blur_of_constant_signal_is_constant_and_kernel_normalised():
     x = np.ones((2, 1, 10, 25, 3)) * 4.0
     aug = A.RandomGaussianBlur(sigma=(1.0, 2.0), kernel_size=7)
