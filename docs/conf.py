@@ -55,5 +55,19 @@ def _write_generated(app: object) -> None:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def _check_api_reference(app: object, exception: object) -> None:
+    """Fail the build when a public symbol is missing from the API reference."""
+    if exception is not None:
+        return
+    from docs_tables import missing_from_reference
+
+    env = app.env  # type: ignore[attr-defined]
+    documented = set(env.get_domain("py").objects) | set(env.get_domain("py").modules)
+    missing = missing_from_reference(documented)
+    if missing:
+        raise RuntimeError(f"public symbols missing from the API reference: {', '.join(missing)}")
+
+
 def setup(app: object) -> None:
     app.connect("builder-inited", _write_generated)  # type: ignore[attr-defined]
+    app.connect("build-finished", _check_api_reference)  # type: ignore[attr-defined]

@@ -186,3 +186,35 @@ def write_tables(folder: Path) -> None:
     (folder / "layouts.rst").write_text(_table(["name", "joints", "dim", "edges", "parts", "notes"], lrows))
     write_gallery(folder)
     write_benchmarks(folder)
+
+
+def public_symbols() -> dict[str, str]:
+    """Every public symbol of the package: ``{"skelaug.augment.RandomRotate": "skelaug.augment.spatial.RandomRotate"}``
+    (the name users import -> the defining module's name, which is where the API reference documents it)."""
+    import importlib
+    import pkgutil
+
+    import skelaug
+
+    modules = [importlib.import_module(i.name) for i in pkgutil.walk_packages(skelaug.__path__, "skelaug.")
+               if not any(part.startswith("_") for part in i.name.split("."))]
+    out: dict[str, str] = {}
+    for module in modules:
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            home = getattr(obj, "__module__", None)
+            qual = getattr(obj, "__qualname__", None)
+            if inspect.ismodule(obj):
+                out[f"{module.__name__}.{name}"] = obj.__name__
+            elif inspect.isclass(obj) or inspect.isfunction(obj):
+                out[f"{module.__name__}.{name}"] = f"{home}.{qual}"
+            else:       # data: documented where it is defined, the deepest module exporting the same object
+                homes = [m.__name__ for m in modules
+                         if getattr(m, name, None) is obj and name in getattr(m, "__all__", [])]
+                out[f"{module.__name__}.{name}"] = f"{max(homes, key=len)}.{name}"
+    return out
+
+
+def missing_from_reference(documented: set[str]) -> list[str]:
+    """Public symbols whose defining object is not documented (by full name) in the API reference."""
+    return sorted(k for k, v in public_symbols().items() if v not in documented and k not in documented)

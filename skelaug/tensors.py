@@ -38,6 +38,7 @@ __all__ = [
     "to_stgcn",
 ]
 
+#: A NumPy array or a torch tensor: functions return the type they were given.
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
 

@@ -31,6 +31,7 @@ from skelaug.tensors import Array, check_lengths, check_skeleton, restore_rank
 
 __all__ = ["AUGMENTATIONS", "Augmentation", "Context", "from_dict"]
 
+#: Registry of every augmentation class by name (filled by subclassing :class:`Augmentation`).
 AUGMENTATIONS: dict[str, type[Augmentation]] = {}
 
 

@@ -40,6 +40,7 @@ import numpy as np
 
 __all__ = ["KINDS", "Op", "Program"]
 
+#: The primitive kinds every augmentation reduces to.
 KINDS = ("affine", "local_affine", "bone_scale", "resample", "mask", "noise", "blur", "mix")
 
 

@@ -201,6 +201,7 @@ def mix(x: np.ndarray, lengths: np.ndarray, dims: int, op: Op) -> np.ndarray:
     return out.astype(x.dtype)
 
 
+#: The reference kernel of each primitive kind.
 KERNELS: dict[str, Callable[[np.ndarray, np.ndarray, int, Op], np.ndarray]] = {
     "affine": affine,
     "local_affine": local_affine,

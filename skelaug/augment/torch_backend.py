@@ -200,6 +200,7 @@ def mix(x: Tensor, lengths: Tensor, dims: int, op: Op) -> Tensor:
     return _finish(res[..., :dims], res[..., dims:], pres, _valid(lengths, t))
 
 
+#: The torch kernel of each primitive kind.
 KERNELS: dict[str, Callable[[Tensor, Tensor, int, Op], Tensor]] = {
     "affine": affine,
     "local_affine": local_affine,

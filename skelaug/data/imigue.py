@@ -39,6 +39,7 @@ __all__ = [
     "mg_split",
 ]
 
+#: iMiGUE cross-subject MG protocol: the 37 training subjects.
 MG_TRAIN_SUBJECTS = frozenset(
     {
         2,
@@ -80,6 +81,7 @@ MG_TRAIN_SUBJECTS = frozenset(
         62,
     }
 )
+#: iMiGUE cross-subject MG protocol: the 35 test subjects.
 MG_TEST_SUBJECTS = frozenset(
     {
         1,
@@ -119,6 +121,7 @@ MG_TEST_SUBJECTS = frozenset(
         72,
     }
 )
+#: iMiGUE emotion protocol: the 102 training videos (51 won, 51 lost).
 EMOTION_TRAIN_VIDEOS = frozenset(
     {
         1,
@@ -225,6 +228,7 @@ EMOTION_TRAIN_VIDEOS = frozenset(
         453,
     }
 )
+#: iMiGUE emotion protocol: the 100 test videos (50 won, 50 lost).
 EMOTION_TEST_VIDEOS = frozenset(
     {
         9,

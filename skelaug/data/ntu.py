@@ -30,7 +30,9 @@ from skelaug.io.smg import read_smg_csv, read_smg_labels
 
 __all__ = ["NTU60_XSUB_TRAIN", "NTU120_XSUB_TRAIN", "SMG_TEST_SUBJECTS", "NTUDataset", "SMGDataset"]
 
+#: NTU RGB+D 60 cross-subject training subjects.
 NTU60_XSUB_TRAIN = frozenset({1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38})
+#: NTU RGB+D 120 cross-subject training subjects.
 NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN | frozenset(
     {
         45,
@@ -69,6 +71,7 @@ NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN | frozenset(
     }
 )
 NTU60_XVIEW_TRAIN_CAMERAS = frozenset({2, 3})
+#: SMG test subjects (the authors' ST-GCN split).
 SMG_TEST_SUBJECTS = frozenset({36, 37, 38, 39, 40})
 
 Benchmark = Literal["xsub", "xview", "xsub120", "xset120"]

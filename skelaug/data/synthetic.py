@@ -100,6 +100,7 @@ class MGClass:
     description: str
 
 
+#: The synthetic micro-gesture classes, in label order.
 CLASSES: tuple[MGClass, ...] = (
     MGClass("turtle_neck", 1, "head", "head sinks and retracts between raised shoulders, chin tucked"),
     MGClass("deep_breath", 2, "head", "one slow rise and fall of the shoulders, chest out, head slightly up"),

@@ -49,8 +49,10 @@ __all__ = [
     "read_imigue_skeleton",
 ]
 
+#: Frame rate of the iMiGUE videos.
 IMIGUE_FPS = 25.0
 
+#: iMiGUE class names by class id (1..32; 32 is the non-MG class, written 99 in the files).
 IMIGUE_CLASSES: dict[int, str] = {
     1: "turtle neck",
     2: "bulging face, deep breath",

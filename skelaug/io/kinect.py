@@ -18,6 +18,7 @@ from skelaug.io._csv import numbered_lines
 
 __all__ = ["KINECT_JOINTS", "read_kinect_csv"]
 
+#: Kinect v2 joint names in SDK order (the ntu25 order).
 KINECT_JOINTS = (
     "SpineBase",
     "SpineMid",

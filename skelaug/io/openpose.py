@@ -33,6 +33,7 @@ from skelaug.io.people import assemble_tracks, track_people
 
 __all__ = ["OPENPOSE_LAYOUTS", "parse_openpose_frame", "read_openpose"]
 
+#: Layout name by OpenPose body keypoint count.
 OPENPOSE_LAYOUTS = {25: "openpose25", 18: "openpose18", 15: "mpi15"}
 _NUM = re.compile(r"(\d+)(?=\D*$)")
 _PARTS = {
