@@ -49,29 +49,22 @@ def as_generator(generator: Any, fallback: np.random.Generator | None = None) ->
     return np.random.default_rng(int(generator))
 
 
+def _hash32(h: Any) -> Any:
+    """Mix 32-bit values held in int64 (NumPy arrays and torch tensors share these operators)."""
+    h = h & _M32
+    h = h ^ (h >> 16)
+    h = (h * _C1) & _M32
+    h = h ^ (h >> 15)
+    h = (h * _C2) & _M32
+    h = h ^ (h >> 12)
+    h = (h * _C3) & _M32
+    h = h ^ (h >> 15)
+    return h
+
+
 def hash32_numpy(h: np.ndarray) -> np.ndarray:
     """Mix 32-bit values held in int64 (pure, vectorised)."""
-    h = h & _M32
-    h = h ^ (h >> 16)
-    h = (h * _C1) & _M32
-    h = h ^ (h >> 15)
-    h = (h * _C2) & _M32
-    h = h ^ (h >> 12)
-    h = (h * _C3) & _M32
-    h = h ^ (h >> 15)
-    return h
-
-
-def _hash32_torch(h: torch.Tensor) -> torch.Tensor:
-    h = h & _M32
-    h = h ^ (h >> 16)
-    h = (h * _C1) & _M32
-    h = h ^ (h >> 15)
-    h = (h * _C2) & _M32
-    h = h ^ (h >> 12)
-    h = (h * _C3) & _M32
-    h = h ^ (h >> 15)
-    return h
+    return np.asarray(_hash32(np.asarray(h, dtype=np.int64)))
 
 
 def gaussian_field_numpy(seeds: np.ndarray, size: int) -> np.ndarray:
@@ -91,10 +84,10 @@ def gaussian_field_numpy(seeds: np.ndarray, size: int) -> np.ndarray:
 
 def gaussian_field_torch(seeds: torch.Tensor, size: int, dtype: torch.dtype) -> torch.Tensor:
     """Torch twin of :func:`gaussian_field_numpy` (same values to float rounding), on ``seeds.device``."""
-    s = _hash32_torch(seeds.to(torch.int64).reshape(-1, 1) ^ _GOLDEN)
+    s = _hash32(seeds.to(torch.int64).reshape(-1, 1) ^ _GOLDEN)
     idx = torch.arange(size, dtype=torch.int64, device=seeds.device).reshape(1, -1)
-    a = _hash32_torch(s + idx * 2 * _GOLDEN)
-    b = _hash32_torch(s + (idx * 2 + 1) * _GOLDEN)
+    a = _hash32(s + idx * 2 * _GOLDEN)
+    b = _hash32(s + (idx * 2 + 1) * _GOLDEN)
     work = torch.float64 if dtype == torch.float64 or seeds.device.type == "cpu" else torch.float32
     u1 = ((a >> 8).to(work) + 1.0) / 16777216.0
     u2 = (b >> 8).to(work) / 16777216.0

@@ -30,6 +30,14 @@ __all__ = [
 ]
 
 
+def _fraction_range(value: Any, name: str) -> tuple[float, float]:
+    """A ``(low, high)`` range of fractions in ``[0, 1)``."""
+    rng = _range(value, name, symmetric=False)
+    if rng[0] < 0 or rng[1] >= 1:
+        raise ValueError(f"{name}={value!r}: fractions must lie in [0, 1)")
+    return rng
+
+
 def _mask_op(ctx: Context, joint: np.ndarray | None = None, frame: np.ndarray | None = None,
              axis: np.ndarray | None = None) -> Op:
     return Op("mask", {
@@ -152,9 +160,7 @@ class RandomJointMask(Augmentation):
 
     def __init__(self, ratio: Any = (0.05, 0.2), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._range = _range(ratio, "ratio", symmetric=False)
-        if self._range[0] < 0 or self._range[1] >= 1:
-            raise ValueError(f"ratio={ratio!r}: fractions must lie in [0, 1)")
+        self._range = _fraction_range(ratio, "ratio")
         self.ratio = ratio if isinstance(ratio, int | float) else list(self._range)
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
@@ -207,9 +213,7 @@ class RandomFrameMask(Augmentation):
 
     def __init__(self, ratio: Any = (0.05, 0.2), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._range = _range(ratio, "ratio", symmetric=False)
-        if self._range[0] < 0 or self._range[1] >= 1:
-            raise ValueError(f"ratio={ratio!r}: fractions must lie in [0, 1)")
+        self._range = _fraction_range(ratio, "ratio")
         self.ratio = ratio if isinstance(ratio, int | float) else list(self._range)
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
