@@ -1,5 +1,6 @@
 """Composable, batched, reproducible skeleton augmentations (see :mod:`skelaug.augment.base`)."""
 
+from skelaug.augment import numba_cpu as numba_cpu  # registers the "numba" backend
 from skelaug.augment import presets
 from skelaug.augment.backends import (
     available_backends,

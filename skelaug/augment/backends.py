@@ -8,8 +8,10 @@ A backend turns ``(x, lengths, dims, Op)`` into a new batch. Built in:
 Further executors (numba CPU / CUDA) register themselves with :func:`register_backend` and may also
 provide a ``run_program`` that fuses several ops into one pass; the public API does not change.
 
-Automatic choice (:func:`resolve_backend`): NumPy input runs on the default NumPy backend, torch
-input on ``"torch"``; ``backend=`` on a call, or :func:`set_default_backend`, overrides it.
+Automatic choice (:func:`resolve_backend`): NumPy input and CPU tensors run on ``"numba"`` when it
+is registered (else ``"numpy"`` / ``"torch"``), CUDA tensors on ``"numba_cuda"`` when it is
+available; tensors that require gradients always run on ``"torch"``. ``backend=`` on a call, or
+:func:`set_default_backend`, overrides it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class Backend:
 
 _BACKENDS: dict[str, Backend] = {}
 _DEFAULTS: dict[str, str | None] = {"numpy": None, "torch": None}
+
+#: Optional fast batch statistics for NumPy arrays, with the contract of
+#: ``skelaug.augment.base._reduce_present`` (registered by the numba backend).
+numpy_reducer: Callable[[np.ndarray, np.ndarray, int, Sequence[int] | None, str],
+                        tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def register_backend(backend: Backend, *, overwrite: bool = False) -> None:
@@ -109,9 +116,11 @@ def _auto_numpy() -> str:
 
 
 def _auto_torch(x: torch.Tensor) -> str:
-    if (x.is_cuda and not x.requires_grad and "numba_cuda" in _BACKENDS
-            and _BACKENDS["numba_cuda"].available()):
-        return "numba_cuda"
+    if x.requires_grad:
+        return "torch"
+    fast = "numba_cuda" if x.is_cuda else "numba" if x.device.type == "cpu" else None
+    if fast is not None and fast in _BACKENDS and _BACKENDS[fast].available():
+        return fast
     return "torch"
 
 

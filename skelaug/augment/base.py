@@ -40,6 +40,12 @@ def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int
                     what: Literal["mean", "extent"]) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample mean or extent of present joints in valid frames; also whether any joint was found."""
     n, _, t, v, _ = x.shape
+    fast = _backends.numpy_reducer
+    if fast is not None and isinstance(x, np.ndarray):
+        return fast(x, lengths, dims, joints, what)
+    if fast is not None and isinstance(x, torch.Tensor) and x.device.type == "cpu" \
+            and x.dtype in (torch.float32, torch.float64):
+        return fast(x.detach().numpy(), lengths, dims, joints, what)
     if isinstance(x, torch.Tensor):
         xc = x.detach()[..., :dims].to(torch.float64)
         if joints is not None:

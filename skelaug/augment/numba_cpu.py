@@ -1,0 +1,737 @@
+"""numba CPU executor: every primitive, and whole folded pipelines in one pass over memory.
+
+One generic kernel runs a packed program (:class:`~skelaug.augment.fusion.Segment`): ``prange`` over
+chunks of ``(n, m)`` slabs; each slab ``(T, V, C)`` is loaded once into a float64 scratch buffer that
+stays in cache, every step of the program is applied there in order (steps that are the identity on
+that sample are skipped), and the slab is stored once, cast back to the input dtype, with zero
+padding. ``mix`` reads other samples and runs as its own kernel between segments.
+
+The step functions (:func:`resample`, :func:`blur`, :func:`local_affine`, :func:`bone_scale`,
+:func:`affine`, :func:`noise`, :func:`mask`, and :func:`mix`) have twins of the same name in
+:mod:`skelaug.augment.numba_cuda`. Each follows the NumPy reference
+(:mod:`skelaug.augment.reference`) operation for operation, so results agree with it to rounding;
+``resample``, ``blur`` and ``mask`` match it bit for bit on float64 input.
+
+Dense noise comes from the counter-based field of :mod:`skelaug.augment._rng`: the integer hashes are
+the same bits, and ``log`` / ``cos`` of the Box-Muller transform are evaluated with branch-free
+polynomials (vectorisable; within ``1e-15`` of NumPy's ``log``/``cos``).
+
+Kernels compile once per input dtype (float32, float64; others run in float64) and are cached on
+disk (``cache=True``).
+
+Example:
+    >>> import numpy as np
+    >>> from skelaug.augment import RandomRotate
+    >>> x = np.random.default_rng(0).normal(size=(4, 1, 16, 25, 3)).astype(np.float32)
+    >>> aug = RandomRotate(30)
+    >>> y = aug(x, generator=0, backend="numba")
+    >>> bool(np.allclose(y, aug(x, params=aug.last_params, backend="numpy"), atol=1e-5))
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numba
+import numpy as np
+from numba import njit, prange
+from numba.cpython.unsafe.numbers import leading_zeros
+
+from skelaug.augment import backends, config, fusion
+from skelaug.augment.ops import Op
+
+__all__ = [
+    "affine",
+    "blur",
+    "bone_scale",
+    "gaussian_field",
+    "local_affine",
+    "mask",
+    "mix",
+    "noise",
+    "reduce_present",
+    "resample",
+    "run_op",
+    "run_program",
+]
+
+_RESAMPLE, _BLUR, _LOCAL_AFFINE, _BONE_SCALE, _AFFINE, _NOISE, _MASK = (
+    fusion.RESAMPLE, fusion.BLUR, fusion.LOCAL_AFFINE, fusion.BONE_SCALE, fusion.AFFINE, fusion.NOISE, fusion.MASK)
+_TINY = float(np.finfo(np.float32).tiny)
+_GOLDEN = 0x1E3779B9
+_LN2_HI = 6.93147180369123816490e-01       # ln 2 split so that e * _LN2_HI is exact for |e| < 2**20
+_LN2_LO = 1.90821492927058770002e-10
+_SQRT2 = 1.4142135623730951
+_TWO_PI_2_24 = 2.0 * np.pi / 16777216.0
+
+
+# ------------------------------------------------------------------------------ counter-based noise
+@njit(cache=True, inline="always", error_model="numpy")
+def _hash32(h: int) -> int:
+    h = h & 0xFFFFFFFF
+    h = h ^ (h >> 16)
+    h = (h * 0x7FEB352D) & 0xFFFFFFFF
+    h = h ^ (h >> 15)
+    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+    h = h ^ (h >> 12)
+    h = (h * 0x297A2D39) & 0xFFFFFFFF
+    h = h ^ (h >> 15)
+    return h
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _log_u(k: int) -> float:
+    """``log(k / 2**24)`` for an integer ``1 <= k <= 2**24`` (branch-free, within 2 ulp of ``np.log``).
+
+    ``k = 2**e m`` with ``m`` in ``[sqrt(1/2), sqrt(2))``; ``log m = 2 atanh(z)``, ``z = (m-1)/(m+1)``,
+    ``|z| < 0.172``, summed to ``z**25`` (Estrin's scheme: short dependency chains vectorise well).
+    """
+    e = 63 - leading_zeros(k)  # type: ignore[call-arg]
+    m = float(k << (24 - e)) * (1.0 / 16777216.0)       # k / 2**e in [1, 2), exact
+    big = m > _SQRT2
+    m = m * 0.5 if big else m
+    ef = float(e) + 1.0 if big else float(e)
+    z = (m - 1.0) / (m + 1.0)
+    y = z * z
+    y2 = y * y
+    y4 = y2 * y2
+    r0 = (1.0 / 3.0 + y * (1.0 / 5.0)) + y2 * (1.0 / 7.0 + y * (1.0 / 9.0))
+    r1 = (1.0 / 11.0 + y * (1.0 / 13.0)) + y2 * (1.0 / 15.0 + y * (1.0 / 17.0))
+    r2 = (1.0 / 19.0 + y * (1.0 / 21.0)) + y2 * (1.0 / 23.0 + y * (1.0 / 25.0))
+    p = (r0 + y4 * r1) + (y4 * y4) * r2
+    n = ef - 24.0
+    return n * _LN2_HI + (n * _LN2_LO + (2.0 * z + 2.0 * z * y * p))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _cos_u(j: int) -> float:
+    """``cos(2 pi j / 2**24)`` for an integer ``0 <= j < 2**24`` (quadrant-reduced, ~1 ulp)."""
+    q = (j + (1 << 21)) >> 22                  # nearest quarter turn, 0..4
+    r = j - (q << 22)                          # exact, |r| <= 2**21
+    th = r * _TWO_PI_2_24                      # |th| <= pi / 4
+    y = th * th
+    y2 = y * y
+    y4 = y2 * y2
+    c = (((1.0 - 0.5 * y) + y2 * (1.0 / 24.0 - y * (1.0 / 720.0)))
+         + y4 * ((1.0 / 40320.0 - y * (1.0 / 3628800.0)) + y2 * (1.0 / 479001600.0 - y * (1.0 / 87178291200.0)))
+         + (y4 * y4) * (1.0 / 20922789888000.0 - y * (1.0 / 6402373705728000.0)))
+    s = th * (((1.0 - y * (1.0 / 6.0)) + y2 * (1.0 / 120.0 - y * (1.0 / 5040.0)))
+              + y4 * ((1.0 / 362880.0 - y * (1.0 / 39916800.0)) + y2 * (1.0 / 6227020800.0
+                                                                      - y * (1.0 / 1307674368000.0)))
+              + (y4 * y4) * (1.0 / 355687428096000.0 - y * (1.0 / 121645100408832000.0)))
+    qm = q & 3
+    out = c if qm == 0 else -s
+    out = -c if qm == 2 else out
+    out = s if qm == 3 else out
+    return out
+
+
+_BLOCK = 256
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _fill_gaussian(out: Any, seed: int, start: int, count: int, tmp: Any) -> None:
+    """``out[i] = g(seed; start + i)`` for ``i < count`` (the field of :func:`gaussian_field`).
+
+    Computed in blocks of ``_BLOCK`` (``tmp`` is ``(2, _BLOCK)`` scratch), one simple loop per factor,
+    which vectorises better than one long loop body. Fused multiply-adds are allowed here only: the
+    field is float-close, not bit-equal, to NumPy's.
+    """
+    sh = _hash32(seed ^ _GOLDEN)
+    ta, tb = tmp[0], tmp[1]
+    for blk in range(0, count, _BLOCK):
+        nb = min(_BLOCK, count - blk)
+        base = start + blk
+        for i in range(nb):
+            ta[i] = _log_u((_hash32(sh + (base + i) * 2 * _GOLDEN) >> 8) + 1)
+        for i in range(nb):
+            tb[i] = _cos_u(_hash32(sh + ((base + i) * 2 + 1) * _GOLDEN) >> 8)
+        o = out[blk:blk + nb]
+        for i in range(nb):
+            o[i] = np.sqrt(-2.0 * ta[i]) * tb[i]
+
+
+@njit(cache=True, error_model="numpy")
+def _gaussian_rows(seeds: Any, size: int) -> Any:
+    out = np.empty((seeds.shape[0], size))
+    tmp = np.empty((2, _BLOCK))
+    for n in range(seeds.shape[0]):
+        _fill_gaussian(out[n], seeds[n], 0, size, tmp)
+    return out
+
+
+def gaussian_field(seeds: np.ndarray, size: int) -> np.ndarray:
+    """numba twin of :func:`skelaug.augment._rng.gaussian_field_numpy` (``(N, size)`` float64).
+
+    Example:
+        >>> import numpy as np
+        >>> from skelaug.augment._rng import gaussian_field_numpy
+        >>> s = np.array([0, 7, 2**32 - 1])
+        >>> bool(np.allclose(gaussian_field(s, 100), gaussian_field_numpy(s, 100), rtol=0, atol=1e-12))
+        True
+    """
+    return _gaussian_rows(np.ascontiguousarray(seeds, dtype=np.int64), int(size))  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------ steps on one slab
+# The scratch slab is channel-planar: ``buf[c, t * V + v]`` (dtype of the input), so that every loop
+# below runs over contiguous memory and vectorises. Each step computes in float64 (``acc`` holds
+# float64 intermediates) and rounds once when it stores, as the reference does per op; the reference
+# function of the same name defines the semantics. ``pres[j]`` holds the presence of position ``j``.
+_J = njit(cache=True, error_model="numpy")
+
+
+@_J
+def _presence(buf: Any, count: int, dims: int, pres: Any) -> None:
+    """``pres[j] = any(buf[d, j] != 0 for d < dims)`` for ``j < count``."""
+    b0 = buf[0]
+    for j in range(count):
+        pres[j] = b0[j] != 0.0
+    for d in range(1, dims):
+        bd = buf[d]
+        for j in range(count):
+            pres[j] = pres[j] | (bd[j] != 0.0)
+
+
+@_J
+def _finish(acc: Any, cur: Any, count: int, dims: int, pres: Any, land: Any) -> None:
+    """Store the float64 coordinates ``acc`` into ``cur``; joints present in the step's input
+    (``pres``) that landed exactly on zero (checked in float64, as the reference does) are nudged to
+    the smallest normal float32."""
+    for j in range(count):
+        land[j] = pres[j]
+    for d in range(dims):
+        ad = acc[d]
+        for j in range(count):
+            land[j] = land[j] & (ad[j] == 0.0)
+    for d in range(dims):
+        ad = acc[d]
+        cd = cur[d]
+        for j in range(count):
+            cd[j] = ad[j]
+    c0 = cur[0]
+    for j in range(count):
+        c0[j] = _TINY if land[j] else c0[j]
+
+
+@_J
+def _copy_planes(src: Any, dst: Any, first: int, count: int) -> None:
+    for c in range(first, src.shape[0]):
+        s = src[c]
+        d = dst[c]
+        for j in range(count):
+            d[j] = s[j]
+
+
+@_J
+def resample(cur: Any, nxt: Any, nv: int, length: int, out_len: int, src: Any, nearest: bool, dims: int,
+             pres: Any) -> None:
+    """``nxt[t] = cur(src[t])`` for ``t < out_len`` (linear or nearest; a joint missing in either
+    neighbour frame takes the nearer frame, ties to the earlier)."""
+    nc = cur.shape[0]
+    _presence(cur, length * nv, dims, pres)
+    hi = float(length - 1)
+    for t in range(out_len):
+        s = min(max(src[t], 0.0), hi)
+        if nearest:
+            s = np.floor(s + 0.5)
+        i0 = int(np.floor(s))
+        i1 = min(i0 + 1, length - 1)
+        f = s - i0
+        o, p0, p1 = t * nv, i0 * nv, i1 * nv      # (slices keep the inner loops simple to vectorise)
+        if f == 0.0:                               # (1 - 0) x0 + 0 x1 == x0: a frame copy
+            for c in range(nc):
+                r0, w = cur[c, p0:p0 + nv], nxt[c, o:o + nv]
+                for v in range(nv):
+                    w[v] = r0[v]
+            continue
+        g = 1.0 - f
+        pn = p0 if f <= 0.5 else p1
+        q0, q1 = pres[p0:p0 + nv], pres[p1:p1 + nv]
+        for c in range(nc):
+            r0, r1, rn, w = cur[c, p0:p0 + nv], cur[c, p1:p1 + nv], cur[c, pn:pn + nv], nxt[c, o:o + nv]
+            for v in range(nv):
+                lerp = g * r0[v] + f * r1[v]
+                w[v] = lerp if q0[v] & q1[v] else rn[v]
+
+
+@_J
+def affine(cur: Any, nxt: Any, nv: int, length: int, matrix: Any, offset: Any, perm: Any, permuted: bool,
+           dims: int, acc: Any, pres: Any, land: Any) -> None:
+    """``x'[v] = A x[perm[v]] + b`` on present joints, in place (``nxt`` is scratch for the gather)."""
+    count = length * nv
+    src = cur
+    if permuted:                                   # gather whole joints (all channels) first
+        for c in range(cur.shape[0]):
+            for t in range(length):
+                r, w = cur[c, t * nv:(t + 1) * nv], nxt[c, t * nv:(t + 1) * nv]
+                for v in range(nv):
+                    w[v] = r[perm[v]]
+        src = nxt
+        _copy_planes(nxt, cur, dims, count)
+    _presence(src, count, dims, pres)
+    for e in range(dims):
+        ae = acc[e]
+        s0 = src[0]
+        a0 = matrix[e, 0]
+        for j in range(count):
+            ae[j] = s0[j] * a0
+        for d in range(1, dims):
+            sd = src[d]
+            ad = matrix[e, d]
+            for j in range(count):
+                ae[j] = ae[j] + sd[j] * ad
+        be = offset[e]
+        for j in range(count):
+            ae[j] = ae[j] + be
+    for d in range(dims):                          # missing joints: zero coordinates
+        ad = acc[d]
+        for j in range(count):
+            ad[j] = ad[j] if pres[j] else 0.0
+    _finish(acc, cur, count, dims, pres, land)
+
+
+@_J
+def noise(cur: Any, nv: int, length: int, m: int, sigma: float, weight: Any, seed: int, stride: int,
+          dims: int, knots: Any, gtmp: Any, amp: Any, acc: Any, pres: Any, land: Any) -> None:
+    """``x += sigma w[v] g(seed; m, t, v, d)`` on present joints (``g`` constant, white or knot-interpolated)."""
+    num_t = cur.shape[1] // nv
+    count = length * nv
+    row = nv * dims
+    if stride == 0:
+        total, need = 1, 1
+    else:
+        total = (num_t - 1) // stride + 2
+        need = length if stride == 1 else min(total, (length - 1) // stride + 2)
+    flat = knots[0]
+    _fill_gaussian(flat, seed, m * total * row, need * row, gtmp)
+    planes = knots[1]                              # knot k, axis d, joint v at (k * dims + d) * nv + v
+    for k in range(need):
+        for d in range(dims):
+            src = flat[k * row + d:(k + 1) * row:dims]
+            dst = planes[(k * dims + d) * nv:(k * dims + d + 1) * nv]
+            for v in range(nv):
+                dst[v] = src[v]
+    for v in range(nv):
+        amp[v] = sigma * weight[v]
+    _presence(cur, count, dims, pres)
+    step = dims * nv if stride > 1 else 0          # constant / white: f == 0 and the second knot is unused
+    for t in range(length):
+        pos = t / stride if stride > 0 else 0.0
+        k0 = int(np.floor(pos))
+        f = pos - k0
+        o = t * nv
+        pr = pres[o:o + nv]
+        for d in range(dims):
+            cd, ad = cur[d, o:o + nv], acc[d, o:o + nv]
+            b0 = (k0 * dims + d) * nv
+            g0, g1 = planes[b0:b0 + nv], planes[b0 + step:b0 + step + nv]
+            for v in range(nv):
+                g = (1 - f) * g0[v] + f * g1[v]    # == g0[v] exactly when f == 0
+                moved = cd[v] + amp[v] * g
+                ad[v] = moved if pr[v] else cd[v]
+    _finish(acc, cur, count, dims, pres, land)
+
+
+@_J
+def mask(cur: Any, nv: int, length: int, joint: Any, frame: Any, axis: Any, dims: int) -> None:
+    """Zero dropped joints / frames (all channels) and dropped coordinate axes, in place."""
+    for c in range(cur.shape[0]):
+        chan = axis[c] if c < dims else True
+        for t in range(length):
+            w = cur[c, t * nv:(t + 1) * nv]
+            if frame[t] & chan:
+                for v in range(nv):
+                    w[v] = w[v] if joint[v] else 0.0
+            else:
+                for v in range(nv):
+                    w[v] = 0.0
+
+
+@_J
+def blur(cur: Any, nxt: Any, nv: int, length: int, kernel: Any, size: int, dims: int, acc: Any, wsum: Any,
+         pres: Any, land: Any) -> None:
+    """Normalised temporal filter over valid frames where the joint is present."""
+    count = length * nv
+    half = size // 2
+    _presence(cur, count, dims, pres)
+    for j in range(count):
+        wsum[j] = 0.0
+    for d in range(dims):
+        ad = acc[d]
+        for j in range(count):
+            ad[j] = 0.0
+    for i in range(size):
+        shift = i - half
+        lo, hi = max(0, -shift) * nv, min(length, length - shift) * nv
+        if lo >= hi:
+            continue
+        k = kernel[i]
+        so = shift * nv
+        pr, ws = pres[lo + so:hi + so], wsum[lo:hi]
+        for j in range(hi - lo):
+            ws[j] += k if pr[j] else 0.0
+        for d in range(dims):
+            ad, cd = acc[d, lo:hi], cur[d, lo + so:hi + so]
+            for j in range(hi - lo):
+                ad[j] += (k if pr[j] else 0.0) * cd[j]
+    for d in range(dims):
+        ad, cd = acc[d], cur[d]
+        for j in range(count):
+            ok = pres[j] & (wsum[j] > 0.0)
+            ad[j] = ad[j] / (wsum[j] if ok else 1.0) if ok else cd[j]
+    _copy_planes(cur, nxt, 0, count)
+    _finish(acc, nxt, count, dims, pres, land)
+
+
+@_J
+def local_affine(cur: Any, nv: int, length: int, matrix: Any, moved: Any, pivot: int, dims: int, acc: Any,
+                 pres: Any, land: Any) -> None:
+    """``x[v] <- x[r] + A (x[v] - x[r])`` for moved joints, pivoting on joint ``r`` of the same frame."""
+    count = length * nv
+    _presence(cur, count, dims, pres)
+    for e in range(dims):
+        ae, ce = acc[e], cur[e]
+        for t in range(length):
+            o = t * nv
+            pe = ce[o + pivot]
+            for v in range(nv):
+                s = 0.0
+                for d in range(dims):
+                    s += (cur[d, o + v] - cur[d, o + pivot]) * matrix[e, d]
+                ae[o + v] = pe + s
+    for t in range(length):                        # only moved joints with a present pivot change
+        o = t * nv
+        pp = pres[o + pivot]
+        for v in range(nv):
+            ok = pres[o + v] & pp & moved[v]
+            for d in range(dims):
+                acc[d, o + v] = acc[d, o + v] if ok else cur[d, o + v]
+    _finish(acc, cur, count, dims, pres, land)
+
+
+@_J
+def bone_scale(cur: Any, nv: int, length: int, scale: Any, parent: Any, order: Any, dims: int, acc: Any,
+               anchor: Any, has: Any, pres: Any, land: Any) -> None:
+    """Forward kinematics ``x'[j] = x'[a] + s[j] (x[j] - x[a])``, ``a`` the nearest present ancestor."""
+    count = length * nv
+    _presence(cur, count, dims, pres)
+    for d in range(dims):
+        for j in range(count):
+            acc[d, j] = cur[d, j]
+    for t in range(length):
+        o = t * nv
+        for k in range(order.shape[0]):
+            j = order[k]
+            p = parent[j]
+            if p >= 0:
+                pp = pres[o + p]
+                for d in range(dims):
+                    anchor[j, 0, d] = cur[d, o + p] if pp else anchor[p, 0, d]
+                    anchor[j, 1, d] = acc[d, o + p] if pp else anchor[p, 1, d]
+                has[j] = pp or has[p]
+            else:
+                for d in range(dims):
+                    anchor[j, 0, d] = 0.0
+                    anchor[j, 1, d] = 0.0
+                has[j] = False
+            if pres[o + j] and has[j]:
+                for d in range(dims):
+                    acc[d, o + j] = anchor[j, 1, d] + scale[j] * (cur[d, o + j] - anchor[j, 0, d])
+    _finish(acc, cur, count, dims, pres, land)
+
+
+@_J
+def _load(xs: Any, buf: Any, count: int) -> None:
+    """Slab ``(T * V * C)`` channels-last -> channel planes, for positions ``j < count``."""
+    nc = buf.shape[0]
+    if nc == 3:
+        b0, b1, b2 = buf[0], buf[1], buf[2]
+        for j in range(count):
+            b0[j] = xs[3 * j]
+            b1[j] = xs[3 * j + 1]
+            b2[j] = xs[3 * j + 2]
+    elif nc == 2:
+        b0, b1 = buf[0], buf[1]
+        for j in range(count):
+            b0[j] = xs[2 * j]
+            b1[j] = xs[2 * j + 1]
+    else:
+        for c in range(nc):
+            bc = buf[c]
+            for j in range(count):
+                bc[j] = xs[nc * j + c]
+
+
+@_J
+def _store(buf: Any, os: Any, count: int) -> None:
+    """Channel planes -> channels-last slab; positions ``j >= count`` (padding) are zeroed."""
+    nc = buf.shape[0]
+    if nc == 3:
+        b0, b1, b2 = buf[0], buf[1], buf[2]
+        for j in range(count):
+            os[3 * j] = b0[j]
+            os[3 * j + 1] = b1[j]
+            os[3 * j + 2] = b2[j]
+    elif nc == 2:
+        b0, b1 = buf[0], buf[1]
+        for j in range(count):
+            os[2 * j] = b0[j]
+            os[2 * j + 1] = b1[j]
+    else:
+        for c in range(nc):
+            bc = buf[c]
+            for j in range(count):
+                os[nc * j + c] = bc[j]
+    for k in range(count * nc, os.shape[0]):
+        os[k] = 0.0
+
+
+# ------------------------------------------------------------------------------ the fused kernel
+@njit(parallel=True, cache=True, error_model="numpy")
+def _fused(x: Any, out: Any, lengths: Any, dims: int, steps: Any, skip: Any, res_src: Any, res_len: Any,
+           res_nearest: Any, blur_kernel: Any, blur_size: Any, la_matrix: Any, la_moved: Any, la_pivot: Any,
+           bs_scale: Any, bs_parent: Any, bs_order: Any, aff_matrix: Any, aff_offset: Any, aff_perm: Any,
+           aff_permuted: Any, noise_sigma: Any, noise_weight: Any, noise_seed: Any, noise_stride: Any,
+           mask_joint: Any, mask_frame: Any, mask_axis: Any, knot_rows: int, chunks: int) -> None:
+    num_n, num_m, num_t, nv, nc = x.shape
+    total = num_n * num_m
+    size = num_t * nv
+    xf = x.reshape(total, size * nc)
+    of = out.reshape(total, size * nc)
+    for chunk in prange(chunks):
+        a = np.empty((nc, size), dtype=x.dtype)
+        b = np.empty((nc, size), dtype=x.dtype)
+        acc = np.empty((dims, size))
+        wsum = np.empty(size)
+        pres = np.empty(size, dtype=np.bool_)
+        land = np.empty(size, dtype=np.bool_)
+        knots = np.empty((2, knot_rows * nv * dims))
+        anchor = np.empty((nv, 2, dims))
+        has = np.empty(nv, dtype=np.bool_)
+        amp = np.empty(nv)
+        gtmp = np.empty((2, _BLOCK))
+        for slab in range(chunk * total // chunks, (chunk + 1) * total // chunks):
+            n = slab // num_m
+            m = slab - n * num_m
+            length = lengths[n]
+            _load(xf[slab], a, length * nv)
+            cur, nxt = a, b
+            for s in range(steps.shape[0]):
+                kind, i = steps[s, 0], steps[s, 1]
+                if kind == _RESAMPLE:
+                    out_len = res_len[i, n]
+                    if not skip[s, n]:
+                        resample(cur, nxt, nv, length, out_len, res_src[i, n], res_nearest[i], dims, pres)
+                        cur, nxt = nxt, cur
+                    length = out_len
+                elif skip[s, n]:
+                    continue
+                elif kind == _AFFINE:
+                    affine(cur, nxt, nv, length, aff_matrix[i, n], aff_offset[i, n], aff_perm[i, n],
+                           aff_permuted[i, n], dims, acc, pres, land)
+                elif kind == _NOISE:
+                    noise(cur, nv, length, m, noise_sigma[i, n], noise_weight[i, n], noise_seed[i, n],
+                          noise_stride[i], dims, knots, gtmp, amp, acc, pres, land)
+                elif kind == _MASK:
+                    mask(cur, nv, length, mask_joint[i, n], mask_frame[i, n], mask_axis[i, n], dims)
+                elif kind == _BLUR:
+                    blur(cur, nxt, nv, length, blur_kernel[i, n], blur_size[i], dims, acc, wsum, pres, land)
+                    cur, nxt = nxt, cur
+                elif kind == _LOCAL_AFFINE:
+                    local_affine(cur, nv, length, la_matrix[i, n], la_moved[i, n], la_pivot[i, n], dims, acc,
+                                 pres, land)
+                else:
+                    bone_scale(cur, nv, length, bs_scale[i, n], bs_parent[i], bs_order[i], dims, acc, anchor,
+                               has, pres, land)
+            _store(cur, of[slab], length * nv)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _mix(x: Any, out: Any, lengths: Any, dims: int, partner: Any, joints: Any, frames: Any, offset: Any) -> None:
+    num_n, num_m, num_t, nv, nc = x.shape
+    for slab in prange(num_n * num_m):
+        n = slab // num_m
+        m = slab - n * num_m
+        length = lengths[n]
+        q = partner[n]
+        lq = lengths[q]
+        den = max(length - 1, 1)
+        for t in range(length):
+            tq = int(np.floor(t * (lq - 1) / den + 0.5))
+            for v in range(nv):
+                px = False
+                po = False
+                for d in range(dims):
+                    px = px or x[n, m, t, v, d] != 0.0
+                    po = po or x[q, m, tq, v, d] != 0.0
+                if frames[n, t] and joints[n, v] and px and po:
+                    land = True
+                    for c in range(nc):
+                        val = float(x[q, m, tq, v, c])
+                        if c < dims:
+                            val = val + offset[n, c]
+                            land = land and val == 0.0
+                        out[n, m, t, v, c] = val
+                    if land:
+                        out[n, m, t, v, 0] = _TINY
+                else:
+                    for c in range(nc):
+                        out[n, m, t, v, c] = x[n, m, t, v, c]
+        for t in range(length, num_t):
+            for v in range(nv):
+                for c in range(nc):
+                    out[n, m, t, v, c] = 0.0
+
+
+def mix(x: np.ndarray, lengths: np.ndarray, dims: int, op: Op) -> np.ndarray:
+    """Cross-sample mixing (its own kernel: it reads the partner sample)."""
+    out = np.empty_like(x)
+    p = op.params
+    _mix(x, out, lengths, dims, np.ascontiguousarray(p["partner"], np.int64),
+         np.ascontiguousarray(p["joints"], np.bool_), np.ascontiguousarray(p["frames"], np.bool_),
+         np.ascontiguousarray(p["offset"], np.float64))
+    return out
+
+
+# ------------------------------------------------------------------------------ public entry points
+def _work(x: Any) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype in (np.float32, np.float64):
+        return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _chunks(total: int) -> int:
+    return max(1, min(total, numba.get_num_threads() * config.CPU_CHUNKS_PER_THREAD))
+
+
+def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
+    """Run one packed segment on a contiguous float32/float64 batch; returns a new array."""
+    out = np.empty_like(x)
+    kernel: Any = _fused
+    kernel(x, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots,
+           _chunks(x.shape[0] * x.shape[1]))
+    return out
+
+
+def run_program(x: Any, lengths: Any, dims: int, ops: Sequence[Op], *, folding: bool = True) -> np.ndarray:
+    """Run a whole program: folded, split at ``mix`` ops, each segment in one pass over memory."""
+    arr = np.asarray(x)
+    if not ops:
+        return np.array(arr, copy=True)
+    work = _work(arr)
+    lens = np.ascontiguousarray(lengths, dtype=np.int64)
+    shape = tuple(int(s) for s in work.shape)
+    for step in fusion.plan(ops, lens, shape, dims, folding=folding):  # type: ignore[arg-type]
+        if isinstance(step, Op):
+            work = mix(work, lens, dims, step)
+        else:
+            work = run_segment(work, step, dims)
+            lens = step.lengths_out
+    return work.astype(arr.dtype, copy=False)
+
+
+def run_op(x: Any, lengths: Any, dims: int, op: Op) -> np.ndarray:
+    """Apply one primitive (same contract as :func:`skelaug.augment.reference.run_op`)."""
+    return run_program(x, lengths, dims, [op], folding=False)
+
+
+# ------------------------------------------------------------------------------ batch statistics
+@njit(parallel=True, cache=True, error_model="numpy")
+def _mean(x: Any, lengths: Any, dims: int, joints: Any) -> Any:
+    """Per sample: sum ``(N, D)`` and count ``(N,)`` of present joints among ``joints`` in valid frames."""
+    num_n, num_m = x.shape[0], x.shape[1]
+    total = np.zeros((num_n, dims))
+    cnt = np.zeros(num_n)
+    for n in prange(num_n):
+        c = 0.0
+        for m in range(num_m):
+            for t in range(lengths[n]):
+                for k in range(joints.shape[0]):
+                    j = joints[k]
+                    present = False
+                    for d in range(dims):
+                        present = present or x[n, m, t, j, d] != 0.0
+                    if present:
+                        c += 1.0
+                        for d in range(dims):
+                            total[n, d] += x[n, m, t, j, d]
+        cnt[n] = c
+    return total, cnt
+
+
+@njit(parallel=True, cache=True, error_model="numpy", fastmath={"nnan", "nsz"})
+def _extent(x: Any, lengths: Any, dims: int) -> Any:
+    """Per sample: max and min ``(N, 3)`` of each coordinate over present joints, and their count.
+
+    (Inputs are validated finite before statistics are taken, so ``nnan`` holds; min/max are exact.)
+    """
+    num_n, num_m, num_t, nv, nc = x.shape
+    hi = np.full((num_n, 3), -np.inf)
+    lo = np.full((num_n, 3), np.inf)
+    cnt = np.zeros(num_n)
+    xf = x.reshape(num_n, num_m, num_t * nv * nc)
+    for n in prange(num_n):
+        h0 = h1 = h2 = -np.inf
+        l0 = l1 = l2 = np.inf
+        c = 0.0
+        for m in range(num_m):
+            xs = xf[n, m]
+            for j in range(lengths[n] * nv):
+                x0 = float(xs[j * nc])
+                x1 = float(xs[j * nc + 1]) if dims > 1 else 0.0
+                x2 = float(xs[j * nc + 2]) if dims > 2 else 0.0
+                p = (x0 != 0.0) | (x1 != 0.0) | (x2 != 0.0)
+                c += 1.0 if p else 0.0
+                h0 = max(h0, x0 if p else -np.inf)
+                l0 = min(l0, x0 if p else np.inf)
+                h1 = max(h1, x1 if p else -np.inf)
+                l1 = min(l1, x1 if p else np.inf)
+                h2 = max(h2, x2 if p else -np.inf)
+                l2 = min(l2, x2 if p else np.inf)
+        hi[n, 0], hi[n, 1], hi[n, 2] = h0, h1, h2
+        lo[n, 0], lo[n, 1], lo[n, 2] = l0, l1, l2
+        cnt[n] = c
+    return hi[:, :dims], lo[:, :dims], cnt
+
+
+def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
+                   what: str) -> tuple[np.ndarray, np.ndarray]:
+    """numba twin of ``skelaug.augment.base._reduce_present`` for NumPy input (one read of the joints used).
+
+    Returns the per-sample mean ``(N, D)`` (``what="mean"``) or extent ``(N,)`` (``"extent"``) of the
+    present joints in valid frames, and whether any joint was found ``(N,)``.
+    """
+    work = _work(x)
+    lens = np.ascontiguousarray(lengths, dtype=np.int64)
+    if what == "extent" and joints is None and dims <= 3:
+        hi, lo, cnt = _extent(work, lens, dims)
+        found = cnt > 0
+        return np.where(found, (hi - lo).max(axis=1), 0.0), found
+    idx = np.arange(work.shape[3], dtype=np.int64) if joints is None else np.asarray(list(joints), dtype=np.int64)
+    if what == "mean":
+        total, cnt = _mean(work, lens, dims, idx)
+        return total / np.maximum(cnt, 1.0)[:, None], cnt > 0
+    sub = np.ascontiguousarray(work[:, :, :, idx, :dims])
+    hi, lo, cnt = _extent(sub, lens, dims) if dims <= 3 else _extent_slow(sub, lens, dims)
+    found = cnt > 0
+    return np.where(found, (hi - lo).max(axis=1), 0.0), found
+
+
+def _extent_slow(x: np.ndarray, lengths: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xc = x[..., :dims].astype(np.float64)
+    valid = np.arange(x.shape[2])[None, :] < lengths[:, None]
+    pres = np.any(xc != 0, axis=-1) & valid[:, None, :, None]
+    hi = np.where(pres[..., None], xc, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
+    lo = np.where(pres[..., None], xc, np.inf).min(axis=(1, 2, 3), initial=np.inf)
+    return hi, lo, pres.sum(axis=(1, 2, 3)).astype(np.float64)
+
+
+backends.register_backend(backends.Backend(
+    "numba", "numpy", run_op, run_program,
+    requirement="numba (a dependency of skelaug: pip install numba)",
+))
+backends.numpy_reducer = reduce_present
