@@ -1,6 +1,7 @@
 """Composable, batched, reproducible skeleton augmentations (see :mod:`skelaug.augment.base`)."""
 
 from skelaug.augment import numba_cpu as numba_cpu  # registers the "numba" backend
+from skelaug.augment import numba_cuda as numba_cuda  # registers "numba_cuda" (available with a GPU)
 from skelaug.augment import presets
 from skelaug.augment.backends import (
     available_backends,

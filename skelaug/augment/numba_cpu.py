@@ -1,10 +1,11 @@
 """numba CPU executor: every primitive, and whole folded pipelines in one pass over memory.
 
-One generic kernel runs a packed program (:class:`~skelaug.augment.fusion.Segment`): ``prange`` over
-chunks of ``(n, m)`` slabs; each slab ``(T, V, C)`` is loaded once into a float64 scratch buffer that
-stays in cache, every step of the program is applied there in order (steps that are the identity on
-that sample are skipped), and the slab is stored once, cast back to the input dtype, with zero
-padding. ``mix`` reads other samples and runs as its own kernel between segments.
+One generic kernel runs a packed program (:class:`~skelaug.augment.fusion.Segment`) over chunks of
+``(n, m)`` slabs, in parallel on ``numba.get_num_threads()`` threads: each slab ``(T, V, C)`` is loaded
+once into a channel-planar scratch buffer that stays in cache, every step of the program is applied
+there in order (steps that are the identity on that sample are skipped), and the slab is stored once,
+cast back to the input dtype, with zero padding. ``mix`` reads other samples and runs as its own
+``prange`` kernel between segments.
 
 The step functions (:func:`resample`, :func:`blur`, :func:`local_affine`, :func:`bone_scale`,
 :func:`affine`, :func:`noise`, :func:`mask`, and :func:`mix`) have twins of the same name in
@@ -32,6 +33,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -490,63 +492,63 @@ def _store(buf: Any, os: Any, count: int) -> None:
 
 
 # ------------------------------------------------------------------------------ the fused kernel
-@njit(parallel=True, cache=True, error_model="numpy")
-def _fused(x: Any, out: Any, lengths: Any, dims: int, steps: Any, skip: Any, res_src: Any, res_len: Any,
-           res_nearest: Any, blur_kernel: Any, blur_size: Any, la_matrix: Any, la_moved: Any, la_pivot: Any,
-           bs_scale: Any, bs_parent: Any, bs_order: Any, aff_matrix: Any, aff_offset: Any, aff_perm: Any,
-           aff_permuted: Any, noise_sigma: Any, noise_weight: Any, noise_seed: Any, noise_stride: Any,
-           mask_joint: Any, mask_frame: Any, mask_axis: Any, knot_rows: int, chunks: int) -> None:
+@njit(cache=True, error_model="numpy", nogil=True)
+def _run_slabs(x: Any, out: Any, lengths: Any, dims: int, steps: Any, skip: Any, res_src: Any, res_len: Any,
+               res_nearest: Any, blur_kernel: Any, blur_size: Any, la_matrix: Any, la_moved: Any, la_pivot: Any,
+               bs_scale: Any, bs_parent: Any, bs_order: Any, aff_matrix: Any, aff_offset: Any, aff_perm: Any,
+               aff_permuted: Any, noise_sigma: Any, noise_weight: Any, noise_seed: Any, noise_stride: Any,
+               mask_joint: Any, mask_frame: Any, mask_axis: Any, knot_rows: int, first: int, stop: int) -> None:
+    """Run the program on slabs ``first <= n * M + m < stop`` (one chunk; scratch allocated once)."""
     num_n, num_m, num_t, nv, nc = x.shape
     total = num_n * num_m
     size = num_t * nv
     xf = x.reshape(total, size * nc)
     of = out.reshape(total, size * nc)
-    for chunk in prange(chunks):
-        a = np.empty((nc, size), dtype=x.dtype)
-        b = np.empty((nc, size), dtype=x.dtype)
-        acc = np.empty((dims, size))
-        wsum = np.empty(size)
-        pres = np.empty(size, dtype=np.bool_)
-        land = np.empty(size, dtype=np.bool_)
-        knots = np.empty((2, knot_rows * nv * dims))
-        anchor = np.empty((nv, 2, dims))
-        has = np.empty(nv, dtype=np.bool_)
-        amp = np.empty(nv)
-        gtmp = np.empty((2, _BLOCK))
-        for slab in range(chunk * total // chunks, (chunk + 1) * total // chunks):
-            n = slab // num_m
-            m = slab - n * num_m
-            length = lengths[n]
-            _load(xf[slab], a, length * nv)
-            cur, nxt = a, b
-            for s in range(steps.shape[0]):
-                kind, i = steps[s, 0], steps[s, 1]
-                if kind == _RESAMPLE:
-                    out_len = res_len[i, n]
-                    if not skip[s, n]:
-                        resample(cur, nxt, nv, length, out_len, res_src[i, n], res_nearest[i], dims, pres)
-                        cur, nxt = nxt, cur
-                    length = out_len
-                elif skip[s, n]:
-                    continue
-                elif kind == _AFFINE:
-                    affine(cur, nxt, nv, length, aff_matrix[i, n], aff_offset[i, n], aff_perm[i, n],
-                           aff_permuted[i, n], dims, acc, pres, land)
-                elif kind == _NOISE:
-                    noise(cur, nv, length, m, noise_sigma[i, n], noise_weight[i, n], noise_seed[i, n],
-                          noise_stride[i], dims, knots, gtmp, amp, acc, pres, land)
-                elif kind == _MASK:
-                    mask(cur, nv, length, mask_joint[i, n], mask_frame[i, n], mask_axis[i, n], dims)
-                elif kind == _BLUR:
-                    blur(cur, nxt, nv, length, blur_kernel[i, n], blur_size[i], dims, acc, wsum, pres, land)
+    a = np.empty((nc, size), dtype=x.dtype)
+    b = np.empty((nc, size), dtype=x.dtype)
+    acc = np.empty((dims, size))
+    wsum = np.empty(size)
+    pres = np.empty(size, dtype=np.bool_)
+    land = np.empty(size, dtype=np.bool_)
+    knots = np.empty((2, knot_rows * nv * dims))
+    anchor = np.empty((nv, 2, dims))
+    has = np.empty(nv, dtype=np.bool_)
+    amp = np.empty(nv)
+    gtmp = np.empty((2, _BLOCK))
+    for slab in range(first, stop):
+        n = slab // num_m
+        m = slab - n * num_m
+        length = lengths[n]
+        _load(xf[slab], a, length * nv)
+        cur, nxt = a, b
+        for s in range(steps.shape[0]):
+            kind, i = steps[s, 0], steps[s, 1]
+            if kind == _RESAMPLE:
+                out_len = res_len[i, n]
+                if not skip[s, n]:
+                    resample(cur, nxt, nv, length, out_len, res_src[i, n], res_nearest[i], dims, pres)
                     cur, nxt = nxt, cur
-                elif kind == _LOCAL_AFFINE:
-                    local_affine(cur, nv, length, la_matrix[i, n], la_moved[i, n], la_pivot[i, n], dims, acc,
-                                 pres, land)
-                else:
-                    bone_scale(cur, nv, length, bs_scale[i, n], bs_parent[i], bs_order[i], dims, acc, anchor,
-                               has, pres, land)
-            _store(cur, of[slab], length * nv)
+                length = out_len
+            elif skip[s, n]:
+                continue
+            elif kind == _AFFINE:
+                affine(cur, nxt, nv, length, aff_matrix[i, n], aff_offset[i, n], aff_perm[i, n],
+                       aff_permuted[i, n], dims, acc, pres, land)
+            elif kind == _NOISE:
+                noise(cur, nv, length, m, noise_sigma[i, n], noise_weight[i, n], noise_seed[i, n],
+                      noise_stride[i], dims, knots, gtmp, amp, acc, pres, land)
+            elif kind == _MASK:
+                mask(cur, nv, length, mask_joint[i, n], mask_frame[i, n], mask_axis[i, n], dims)
+            elif kind == _BLUR:
+                blur(cur, nxt, nv, length, blur_kernel[i, n], blur_size[i], dims, acc, wsum, pres, land)
+                cur, nxt = nxt, cur
+            elif kind == _LOCAL_AFFINE:
+                local_affine(cur, nv, length, la_matrix[i, n], la_moved[i, n], la_pivot[i, n], dims, acc,
+                             pres, land)
+            else:
+                bone_scale(cur, nv, length, bs_scale[i, n], bs_parent[i], bs_order[i], dims, acc, anchor,
+                           has, pres, land)
+        _store(cur, of[slab], length * nv)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -604,16 +606,38 @@ def _work(x: Any) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _chunks(total: int) -> int:
-    return max(1, min(total, numba.get_num_threads() * config.CPU_CHUNKS_PER_THREAD))
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None or _POOL[0] != threads:
+        if _POOL is not None:
+            _POOL[1].shutdown(wait=False)
+        _POOL = (threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="skelaug-numba"))
+    return _POOL[1]
 
 
 def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
-    """Run one packed segment on a contiguous float32/float64 batch; returns a new array."""
+    """Run one packed segment on a contiguous float32/float64 batch; returns a new array.
+
+    The ``N * M`` slabs are split into ``threads * CPU_CHUNKS_PER_THREAD`` chunks run in parallel on
+    ``numba.get_num_threads()`` threads (the chunk kernel releases the GIL). A ``prange`` wrapper
+    would do the same, but numba re-optimises the whole linked interpreter for it, which triples the
+    cold compile time; the small kernels (``mix``, statistics) do use ``prange``.
+    """
     out = np.empty_like(x)
-    kernel: Any = _fused
-    kernel(x, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots,
-           _chunks(x.shape[0] * x.shape[1]))
+    total = x.shape[0] * x.shape[1]
+    threads = max(1, min(numba.get_num_threads(), total))
+    chunks = max(1, min(total, threads * config.CPU_CHUNKS_PER_THREAD))
+    args = (x, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots)
+    kernel: Any = _run_slabs
+    bounds = [(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)]
+    if threads == 1:
+        kernel(*args, 0, total)
+    else:
+        for f in [_pool(threads).submit(kernel, *args, lo, hi) for lo, hi in bounds]:
+            f.result()
     return out
 
 
