@@ -149,7 +149,7 @@ if cuda is not None:
             s = min(max(src[t], 0.0), hi)
             if nearest:
                 s = math.floor(s + 0.5)
-            i0 = int(math.floor(s))
+            i0 = math.floor(s)
             i1 = min(i0 + 1, length - 1)
             f = s - i0
             a = i0 * nv + v
@@ -207,7 +207,7 @@ if cuda is not None:
                     g = _gauss(sh, base + t * row + v * dims + d)
                 else:
                     pos = t / stride
-                    k0 = int(math.floor(pos))
+                    k0 = math.floor(pos)
                     f = pos - k0
                     g = (1 - f) * knots[k0 * row + v * dims + d] + f * knots[(k0 + 1) * row + v * dims + d]
                 yv[d] = sc[cur + d * size + j] + amp * g
@@ -421,7 +421,7 @@ if cuda is not None:
                 continue
             q = partner[n]
             lq = lengths[q]
-            tq = int(math.floor(t * (lq - 1) / max(length - 1, 1) + 0.5))
+            tq = math.floor(t * (lq - 1) / max(length - 1, 1) + 0.5)
             px = False
             po = False
             for d in range(dims):
