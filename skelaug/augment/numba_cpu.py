@@ -631,14 +631,18 @@ def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
     threads = max(1, min(numba.get_num_threads(), total))
     chunks = max(1, min(total, threads * config.CPU_CHUNKS_PER_THREAD))
     args = (x, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots)
-    kernel: Any = _run_slabs
-    bounds = [(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)]
     if threads == 1:
-        kernel(*args, 0, total)
+        _chunk(args, 0, total)
     else:
-        for f in [_pool(threads).submit(kernel, *args, lo, hi) for lo, hi in bounds]:
+        bounds = [(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)]
+        for f in [_pool(threads).submit(_chunk, args, lo, hi) for lo, hi in bounds]:
             f.result()
     return out
+
+
+def _chunk(args: tuple[Any, ...], first: int, stop: int) -> None:
+    kernel: Any = _run_slabs
+    kernel(*args, first, stop)
 
 
 def run_program(x: Any, lengths: Any, dims: int, ops: Sequence[Op], *, folding: bool = True) -> np.ndarray:

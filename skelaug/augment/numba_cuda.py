@@ -27,8 +27,8 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -83,8 +83,21 @@ def _unavailable_reason() -> str:
     return REQUIREMENT
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _cuda_jit(**options: Any) -> Callable[[_F], _F]:
+    """``cuda.jit`` for device functions, with a typed signature (numba is untyped)."""
+    return cast(Callable[[_F], _F], cuda.jit(**options))
+
+
+def _cuda_kernel() -> Callable[[Callable[..., None]], Any]:
+    """``cuda.jit`` for kernels (launched as ``kernel[blocks, threads, stream, shared](...)``)."""
+    return cast(Callable[[Callable[..., None]], Any], cuda.jit())
+
+
 if cuda is not None:
-    _dev = cuda.jit(device=True, inline=True)
+    _dev = _cuda_jit(device=True, inline=True)
 
     # -------------------------------------------------------------------------- counter-based noise
     @_dev
@@ -108,7 +121,7 @@ if cuda is not None:
         u2 = (b >> 8) / 16777216.0
         return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
-    @cuda.jit
+    @_cuda_kernel()
     def _gaussian_kernel(seeds: Any, out: Any) -> None:
         size = out.shape[1]
         start = cuda.grid(1)
@@ -376,7 +389,7 @@ if cuda is not None:
             return _KERNELS[key]
         nbt = _nb_dtype(dtype)
         if shared:
-            @cuda.jit
+            @_cuda_kernel()
             def fused(x2: Any, out2: Any, gscratch: Any, gknots: Any, lengths: Any, dims: int, num_m: int,
                       num_t: int, nv: int, nc: int, steps: Any, skip: Any, res_src: Any, res_len: Any,
                       res_nearest: Any, blur_kernel: Any, blur_size: Any, la_matrix: Any, la_moved: Any,
@@ -389,7 +402,7 @@ if cuda is not None:
                       bs_scale, bs_parent, bs_order, aff_matrix, aff_offset, aff_perm, aff_permuted,
                       noise_sigma, noise_weight, noise_seed, noise_stride, mask_joint, mask_frame, mask_axis)
         else:
-            @cuda.jit
+            @_cuda_kernel()
             def fused(x2: Any, out2: Any, gscratch: Any, gknots: Any, lengths: Any, dims: int, num_m: int,
                       num_t: int, nv: int, nc: int, steps: Any, skip: Any, res_src: Any, res_len: Any,
                       res_nearest: Any, blur_kernel: Any, blur_size: Any, la_matrix: Any, la_moved: Any,
@@ -404,7 +417,7 @@ if cuda is not None:
         _KERNELS[key] = fused
         return fused
 
-    @cuda.jit
+    @_cuda_kernel()
     def _mix_kernel(x: Any, out: Any, lengths: Any, dims: int, partner: Any, joints: Any, frames: Any,
                     offset: Any) -> None:
         num_n, num_m, num_t, nv, nc = x.shape
