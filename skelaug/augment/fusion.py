@@ -314,7 +314,7 @@ def pack(ops: Sequence[Op], lengths: np.ndarray, shape: tuple[int, int, int, int
 
     return Segment(
         steps=np.asarray(steps, dtype=np.int64).reshape(-1, 2),
-        skip=np.asarray(skips, dtype=np.bool_).reshape(-1, n),
+        skip=np.asarray(skips, dtype=np.bool_).reshape(len(steps), n),
         lengths_in=np.asarray(lengths, dtype=np.int64),
         lengths_out=lens,
         res_src=get("res_src", (n, t), np.float64),
