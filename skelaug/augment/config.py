@@ -8,14 +8,19 @@ from __future__ import annotations
 
 __all__ = [
     "CPU_CHUNKS_PER_THREAD",
+    "CPU_PARALLEL_MIN_WORK",
     "CUDA_MAX_BLOCKS",
     "CUDA_MAX_SHARED_BYTES",
     "CUDA_THREADS_PER_BLOCK",
 ]
 
 #: numba CPU: ``(n, m)`` slabs are split into ``threads * CPU_CHUNKS_PER_THREAD`` chunks; each chunk
-#: allocates its scratch once and runs its slabs in order (more chunks balance uneven lengths).
-CPU_CHUNKS_PER_THREAD: int = 4
+#: allocates its scratch once and runs its slabs in order (more chunks balance uneven lengths, each
+#: costs a thread hand-off of tens of microseconds).
+CPU_CHUNKS_PER_THREAD: int = 2
+
+#: numba CPU: jobs touching fewer array elements than this run on the calling thread only.
+CPU_PARALLEL_MIN_WORK: int = 200_000
 
 #: numba CUDA: threads per block. A block runs one ``(n, m)`` slab at a time; its threads stride over
 #: the slab's ``(t, v)`` positions.

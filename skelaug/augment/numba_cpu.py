@@ -5,7 +5,7 @@ One generic kernel runs a packed program (:class:`~skelaug.augment.fusion.Segmen
 once into a channel-planar scratch buffer that stays in cache, every step of the program is applied
 there in order (steps that are the identity on that sample are skipped), and the slab is stored once,
 cast back to the input dtype, with zero padding. ``mix`` reads other samples and runs as its own
-``prange`` kernel between segments.
+kernel between segments.
 
 The step functions (:func:`resample`, :func:`blur`, :func:`local_affine`, :func:`bone_scale`,
 :func:`affine`, :func:`noise`, :func:`mask`, and :func:`mix`) have twins of the same name in
@@ -38,7 +38,7 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
 from skelaug.augment import backends, config, fusion
@@ -551,10 +551,11 @@ def _run_slabs(x: Any, out: Any, lengths: Any, dims: int, steps: Any, skip: Any,
         _store(cur, of[slab], length * nv)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
-def _mix(x: Any, out: Any, lengths: Any, dims: int, partner: Any, joints: Any, frames: Any, offset: Any) -> None:
+@njit(cache=True, error_model="numpy", nogil=True)
+def _mix(x: Any, out: Any, lengths: Any, dims: int, partner: Any, joints: Any, frames: Any, offset: Any,
+         first: int, stop: int) -> None:
     num_n, num_m, num_t, nv, nc = x.shape
-    for slab in prange(num_n * num_m):
+    for slab in range(first, stop):
         n = slab // num_m
         m = slab - n * num_m
         length = lengths[n]
@@ -592,9 +593,10 @@ def mix(x: np.ndarray, lengths: np.ndarray, dims: int, op: Op) -> np.ndarray:
     """Cross-sample mixing (its own kernel: it reads the partner sample)."""
     out = np.empty_like(x)
     p = op.params
-    _mix(x, out, lengths, dims, np.ascontiguousarray(p["partner"], np.int64),
-         np.ascontiguousarray(p["joints"], np.bool_), np.ascontiguousarray(p["frames"], np.bool_),
-         np.ascontiguousarray(p["offset"], np.float64))
+    _parallel(_mix, (x, out, np.ascontiguousarray(lengths, np.int64), dims,
+                     np.ascontiguousarray(p["partner"], np.int64), np.ascontiguousarray(p["joints"], np.bool_),
+                     np.ascontiguousarray(p["frames"], np.bool_), np.ascontiguousarray(p["offset"], np.float64)),
+              x.shape[0] * x.shape[1], x.size)
     return out
 
 
@@ -609,40 +611,46 @@ def _work(x: Any) -> np.ndarray:
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
+def _pool(workers: int) -> ThreadPoolExecutor:
     global _POOL
-    if _POOL is None or _POOL[0] != threads:
+    if _POOL is None or _POOL[0] != workers:
         if _POOL is not None:
             _POOL[1].shutdown(wait=False)
-        _POOL = (threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="skelaug-numba"))
+        _POOL = (workers, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="skelaug-numba"))
     return _POOL[1]
 
 
-def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
-    """Run one packed segment on a contiguous float32/float64 batch; returns a new array.
+def _parallel(kernel: Any, args: tuple[Any, ...], total: int, work: int) -> None:
+    """Run ``kernel(*args, first, stop)`` over ``[0, total)`` split in chunks, on ``numba.get_num_threads()``
+    threads: the calling thread and a pool (chunk kernels are compiled ``nogil``, so they run in
+    parallel). Small jobs (``work`` elements below ``config.CPU_PARALLEL_MIN_WORK``) run inline.
 
-    The ``N * M`` slabs are split into ``threads * CPU_CHUNKS_PER_THREAD`` chunks run in parallel on
-    ``numba.get_num_threads()`` threads (the chunk kernel releases the GIL). A ``prange`` wrapper
-    would do the same, but numba re-optimises the whole linked interpreter for it, which triples the
-    cold compile time; the small kernels (``mix``, statistics) do use ``prange``.
+    This plays the role of ``prange`` over ``(n, m)``: a ``prange`` wrapper around the fused interpreter
+    makes numba re-optimise the whole linked interpreter (about 3x the cold compile time), and an
+    OpenMP team spinning next to other work is slow on small machines.
     """
-    out = np.empty_like(x)
-    total = x.shape[0] * x.shape[1]
     threads = max(1, min(numba.get_num_threads(), total))
+    if threads == 1 or work < config.CPU_PARALLEL_MIN_WORK:
+        kernel(*args, 0, total)
+        return
     chunks = max(1, min(total, threads * config.CPU_CHUNKS_PER_THREAD))
-    args = (x, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots)
-    if threads == 1:
-        _chunk(args, 0, total)
-    else:
-        bounds = [(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)]
-        for f in [_pool(threads).submit(_chunk, args, lo, hi) for lo, hi in bounds]:
-            f.result()
-    return out
+    bounds = [(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)]
+    futures = [_pool(threads - 1).submit(_invoke, kernel, args, lo, hi) for lo, hi in bounds[1:]]
+    _invoke(kernel, args, *bounds[0])
+    for f in futures:
+        f.result()
 
 
-def _chunk(args: tuple[Any, ...], first: int, stop: int) -> None:
-    kernel: Any = _run_slabs
+def _invoke(kernel: Any, args: tuple[Any, ...], first: int, stop: int) -> None:
     kernel(*args, first, stop)
+
+
+def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
+    """Run one packed segment on a contiguous float32/float64 batch; returns a new array."""
+    out = np.empty_like(x)
+    _parallel(_run_slabs, (x, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots),
+              x.shape[0] * x.shape[1], x.size)
+    return out
 
 
 def run_program(x: Any, lengths: Any, dims: int, ops: Sequence[Op], *, folding: bool = True) -> np.ndarray:
@@ -668,13 +676,11 @@ def run_op(x: Any, lengths: Any, dims: int, op: Op) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ batch statistics
-@njit(parallel=True, cache=True, error_model="numpy")
-def _mean(x: Any, lengths: Any, dims: int, joints: Any) -> Any:
-    """Per sample: sum ``(N, D)`` and count ``(N,)`` of present joints among ``joints`` in valid frames."""
-    num_n, num_m = x.shape[0], x.shape[1]
-    total = np.zeros((num_n, dims))
-    cnt = np.zeros(num_n)
-    for n in prange(num_n):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _mean(x: Any, lengths: Any, dims: int, joints: Any, total: Any, cnt: Any, first: int, stop: int) -> None:
+    """Samples ``first..stop-1``: sum ``total[n]`` and count ``cnt[n]`` of present joints among ``joints``."""
+    num_m = x.shape[1]
+    for n in range(first, stop):
         c = 0.0
         for m in range(num_m):
             for t in range(lengths[n]):
@@ -688,21 +694,16 @@ def _mean(x: Any, lengths: Any, dims: int, joints: Any) -> Any:
                         for d in range(dims):
                             total[n, d] += x[n, m, t, j, d]
         cnt[n] = c
-    return total, cnt
 
 
-@njit(parallel=True, cache=True, error_model="numpy", fastmath={"nnan", "nsz"})
-def _extent(x: Any, lengths: Any, dims: int) -> Any:
-    """Per sample: max and min ``(N, 3)`` of each coordinate over present joints, and their count.
-
-    (Inputs are validated finite before statistics are taken, so ``nnan`` holds; min/max are exact.)
-    """
+@njit(cache=True, error_model="numpy", fastmath={"nnan", "nsz"}, nogil=True)
+def _extent(x: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, first: int, stop: int) -> None:
+    """Samples ``first..stop-1``: max ``hi[n]`` and min ``lo[n]`` of each coordinate (``dims <= 3``) over
+    present joints, and their count. (Inputs are validated finite before statistics are taken, so
+    ``nnan`` holds; min and max are exact.)"""
     num_n, num_m, num_t, nv, nc = x.shape
-    hi = np.full((num_n, 3), -np.inf)
-    lo = np.full((num_n, 3), np.inf)
-    cnt = np.zeros(num_n)
     xf = x.reshape(num_n, num_m, num_t * nv * nc)
-    for n in prange(num_n):
+    for n in range(first, stop):
         h0 = h1 = h2 = -np.inf
         l0 = l1 = l2 = np.inf
         c = 0.0
@@ -723,7 +724,6 @@ def _extent(x: Any, lengths: Any, dims: int) -> Any:
         hi[n, 0], hi[n, 1], hi[n, 2] = h0, h1, h2
         lo[n, 0], lo[n, 1], lo[n, 2] = l0, l1, l2
         cnt[n] = c
-    return hi[:, :dims], lo[:, :dims], cnt
 
 
 def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
@@ -735,16 +735,20 @@ def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequen
     """
     work = _work(x)
     lens = np.ascontiguousarray(lengths, dtype=np.int64)
-    if what == "extent" and joints is None and dims <= 3:
-        hi, lo, cnt = _extent(work, lens, dims)
-        found = cnt > 0
-        return np.where(found, (hi - lo).max(axis=1), 0.0), found
+    n = work.shape[0]
     idx = np.arange(work.shape[3], dtype=np.int64) if joints is None else np.asarray(list(joints), dtype=np.int64)
+    cnt = np.zeros(n)
     if what == "mean":
-        total, cnt = _mean(work, lens, dims, idx)
+        total = np.zeros((n, dims))
+        _parallel(_mean, (work, lens, dims, idx, total, cnt), n, n * work.shape[1] * work.shape[2] * idx.size)
         return total / np.maximum(cnt, 1.0)[:, None], cnt > 0
-    sub = np.ascontiguousarray(work[:, :, :, idx, :dims])
-    hi, lo, cnt = _extent(sub, lens, dims) if dims <= 3 else _extent_slow(sub, lens, dims)
+    sub = work if joints is None else np.ascontiguousarray(work[:, :, :, idx, :dims])
+    if dims <= 3:
+        hi, lo = np.full((n, 3), -np.inf), np.full((n, 3), np.inf)
+        _parallel(_extent, (sub, lens, dims, hi, lo, cnt), n, sub.size)
+        hi, lo = hi[:, :dims], lo[:, :dims]
+    else:
+        hi, lo, cnt = _extent_slow(sub, lens, dims)
     found = cnt > 0
     return np.where(found, (hi - lo).max(axis=1), 0.0), found
 

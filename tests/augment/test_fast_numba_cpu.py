@@ -106,12 +106,16 @@ def test_results_do_not_depend_on_threads_or_chunking(monkeypatch):
     x, lengths = random_batch(rng, 7, 2, 9, 6, 3, 3, np.float32)
     ops = random_program(rng, 7, 9, 6, 3, 6, tuple(k for k in KINDS if k != "mix"))
     first = numba_cpu.run_program(x, lengths, 3, ops)
+    stats = [numba_cpu.reduce_present(x, lengths, 3, None, w)[0] for w in ("mean", "extent")]
+    monkeypatch.setattr(config, "CPU_PARALLEL_MIN_WORK", 0)              # split even this small batch
     before = numba.get_num_threads()
     try:
         for threads, per in [(1, 1), (2, 1), (2, 5)]:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             monkeypatch.setattr(config, "CPU_CHUNKS_PER_THREAD", per)
             np.testing.assert_array_equal(numba_cpu.run_program(x, lengths, 3, ops), first)
+            for w, want in zip(("mean", "extent"), stats, strict=True):
+                np.testing.assert_array_equal(numba_cpu.reduce_present(x, lengths, 3, None, w)[0], want)
     finally:
         numba.set_num_threads(before)
 

@@ -1,0 +1,336 @@
+"""Augmentation throughput: skelaug's executors against a plain copy and per-sample NumPy baselines.
+
+Suites (methodology in ``benchmarks/README.md``):
+
+* ``floor``      -- copying the batch (the physical floor of any augmentation that returns a new array);
+* ``primitives`` -- each primitive x backend (``numpy`` reference, ``torch``, ``numba``) x batch size;
+* ``pipelines``  -- the micro-gesture preset and AimCLR's normal and extreme pipelines through skelaug
+  (whole call: parameter sampling + statistics + execution; and execution alone), and the per-sample
+  NumPy baselines of the same pipelines (:mod:`benchmarks.baselines_aimclr`);
+* ``threads``    -- the MG pipeline on 1 and 2 numba threads;
+* ``cuda``       -- with a GPU: the MG pipeline on ``numba_cuda`` for a batch of at least 32 MB, as a
+  fraction of the device's memory bandwidth;
+* ``targets``    -- the ratios the project set as goals, measured side by side in this run, met or not.
+
+Everything is measured in one process, one suite after the other, medians of repeated runs after
+warm-up (which includes numba compilation). Results go to ``benchmarks/results/augment_cpu.json``.
+
+Run: ``python -m benchmarks.bench_augment [--repeats 15] [--quick] [--out PATH]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import skelaug  # noqa: E402
+from benchmarks import baselines_aimclr as base  # noqa: E402
+from skelaug import augment as A  # noqa: E402
+from skelaug import layouts  # noqa: E402
+from skelaug.augment import backends, numba_cpu, numba_cuda, presets  # noqa: E402
+
+LAYOUT = "ntu25"
+
+
+# ------------------------------------------------------------------------------ measurement
+def measure(fn: Callable[[], Any], repeats: int, warmup: int, sync: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Median / min / interquartile range of ``repeats`` timed calls after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append(time.perf_counter() - t0)
+    q = np.quantile(times, [0.25, 0.75]) if len(times) > 1 else (times[0], times[0])
+    return {"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
+            "iqr_ms": 1e3 * float(q[1] - q[0]), "repeats": repeats}
+
+
+def set_threads(k: int) -> None:
+    numba.set_num_threads(min(k, numba.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(k)
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "processor": cpu or platform.processor(), "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "numba_threads_max": numba.config.NUMBA_NUM_THREADS,
+            "numba_threading_layer": _threading_layer()}
+
+
+def _threading_layer() -> str:
+    try:
+        return str(numba.threading_layer())
+    except ValueError:
+        return "(not initialised)"
+
+
+def loadavg() -> float:
+    try:
+        return float(os.getloadavg()[0])
+    except OSError:
+        return float("nan")
+
+
+# ------------------------------------------------------------------------------ inputs
+def batch(n: int, t: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A plausible NTU-layout batch ``(N, 2, T, 25, 3)`` float32 of full-length clips: bodies built along
+    the kinematic tree with random bones and a small random-walk motion, 2 % of joints missing."""
+    lay = layouts.get(LAYOUT)
+    rng = np.random.default_rng(seed)
+    bone = rng.normal(size=(n, 2, 1, lay.num_joints, 3)) * 0.2
+    drift = np.cumsum(rng.normal(size=(n, 2, t, lay.num_joints, 3)) * 0.01, axis=2)
+    root = rng.normal(size=(n, 2, 1, 3)) + 2.0
+    x = np.zeros((n, 2, t, lay.num_joints, 3))
+    for j in lay.topological_order:
+        p = lay.parent[j]
+        x[:, :, :, j] = (root if p < 0 else x[:, :, :, p]) + bone[:, :, :, j] + drift[:, :, :, j]
+    x[rng.random(x.shape[:4]) < 0.02] = 0.0
+    return np.ascontiguousarray(x, dtype=np.float32), np.full(n, t, dtype=np.int64)
+
+
+def primitive_ops() -> dict[str, A.Augmentation]:
+    lay = layouts.get(LAYOUT)
+    return {
+        "affine (rotate)": A.RandomRotate(30.0, layout=lay),
+        "local_affine (part)": A.RandomPartTransform(lay),
+        "bone_scale": A.RandomBoneLength(lay),
+        "resample (crop-resize)": A.RandomCropResize(layout=lay),
+        "mask (joints)": A.RandomJointMask(layout=lay),
+        "noise (white)": A.RandomGaussianNoise(layout=lay),
+        "noise (smooth)": A.RandomPerturb(layout=lay),
+        "blur (15 taps)": A.RandomGaussianBlur(layout=lay),
+        "mix (parts)": A.RandomPartMix(lay),
+    }
+
+
+# ------------------------------------------------------------------------------ suites
+def _call_seeded(aug: A.Augmentation, x: Any, lengths: Any, backend: str) -> Callable[[], Any]:
+    """A fresh generator seed on every call, as in training (sampling cost included)."""
+    counter = iter(range(10**9))
+    return lambda: aug(x, lengths, generator=next(counter), backend=backend)
+
+
+def suite_primitives(sizes: list[int], t: int, repeats: int, warmup: int, reference: bool) -> list[dict[str, Any]]:
+    rows = []
+    set_threads(1)
+    for n in sizes:
+        x, lengths = batch(n, t)
+        xt, lt = torch.from_numpy(x), torch.from_numpy(lengths)
+        copy = measure(x.copy, repeats, warmup)["median_ms"]
+        for name, aug in primitive_ops().items():
+            aug(x, lengths, generator=0, backend="numba")
+            ops = list(aug.last_params.ops)
+            runs: dict[str, Callable[[], Any]] = {
+                "numba": partial(numba_cpu.run_program, x, lengths, 3, ops),
+                "torch": partial(backends.execute, xt, lt, 3, ops, backends.resolve_backend(xt, "torch")),
+            }
+            if reference:
+                runs["numpy"] = partial(backends.execute, x, lengths, 3, ops, backends.resolve_backend(x, "numpy"))
+            for backend, fn in runs.items():
+                slow = backend == "numpy"
+                m = measure(fn, max(1, repeats // 5) if slow else repeats, 1 if slow else warmup)
+                rows.append({"primitive": name, "backend": backend, "batch": n, "threads": 1,
+                             "median_ms": m["median_ms"], "min_ms": m["min_ms"], "x_copy": m["median_ms"] / copy})
+    return rows
+
+
+def suite_pipelines(n: int, t: int, repeats: int, warmup: int, reference: bool) -> tuple[list[dict[str, Any]], dict]:
+    set_threads(1)
+    x, lengths = batch(n, t)
+    xt = torch.from_numpy(x)
+    lay = layouts.get(LAYOUT)
+    samples = [np.ascontiguousarray(s) for s in x.transpose(0, 4, 2, 3, 1)]      # (C, T, V, M) per sample
+    baselines: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
+        "micro_gesture": partial(_mg, centre=int(lay.centre[0])),
+        "aimclr_normal": base.aimclr_normal_pipeline,
+        "aimclr_extreme": partial(_extreme, mirror=tuple(lay.mirror)),
+    }
+    rows: list[dict[str, Any]] = []
+    summary: dict[str, dict[str, float]] = {}
+    copy = measure(x.copy, repeats, warmup)
+    rows.append({"pipeline": "(copy of the batch)", "how": "x.copy()", **_row(copy, copy)})
+    slow_reps = max(3, repeats // 3)
+    for name, per_sample in baselines.items():
+        aug = getattr(presets, name)(LAYOUT)
+        full = measure(_call_seeded(aug, x, lengths, "numba"), repeats, warmup)
+        aug(x, lengths, generator=12345, backend="numba")
+        exe = measure(partial(numba_cpu.run_program, x, lengths, 3, list(aug.last_params.ops)), repeats, warmup)
+        tch = measure(_call_seeded(aug, xt, None, "torch"), slow_reps, 1)
+        bl = measure(partial(base.run_batch, samples, per_sample, np.random.default_rng(0)), slow_reps, 1)
+        rows += [
+            {"pipeline": name, "how": "skelaug numba, whole call", **_row(full, copy)},
+            {"pipeline": name, "how": "skelaug numba, execution only", **_row(exe, copy)},
+            {"pipeline": name, "how": "skelaug torch (CPU), whole call", **_row(tch, copy)},
+            {"pipeline": name, "how": "per-sample NumPy (AimCLR style)", **_row(bl, copy)},
+        ]
+        if reference:
+            ref = measure(_call_seeded(aug, x, lengths, "numpy"), 1, 0)
+            rows.append({"pipeline": name, "how": "skelaug numpy reference, whole call", **_row(ref, copy)})
+        summary[name] = {"whole": full["median_ms"], "exec": exe["median_ms"], "baseline": bl["median_ms"],
+                         "copy": copy["median_ms"]}
+    return rows, summary
+
+
+def _mg(sample: np.ndarray, rng: np.random.Generator, centre: int) -> np.ndarray:
+    return base.micro_gesture_pipeline(sample, rng, centre)
+
+
+def _extreme(sample: np.ndarray, rng: np.random.Generator, mirror: tuple[int, ...]) -> np.ndarray:
+    return base.aimclr_extreme_pipeline(sample, rng, mirror)
+
+
+def _row(m: dict[str, Any], copy: dict[str, Any]) -> dict[str, Any]:
+    return {"median_ms": m["median_ms"], "min_ms": m["min_ms"], "iqr_ms": m["iqr_ms"],
+            "x_copy": m["median_ms"] / copy["median_ms"]}
+
+
+def suite_threads(n: int, t: int, repeats: int, warmup: int) -> tuple[list[dict[str, Any]], dict]:
+    x, lengths = batch(n, t)
+    aug = presets.micro_gesture(LAYOUT)
+    aug(x, lengths, generator=7)
+    ops = list(aug.last_params.ops)
+    rows, med = [], {}
+    for k in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+        set_threads(k)
+        whole = measure(_call_seeded(aug, x, lengths, "numba"), repeats, warmup)
+        exe = measure(partial(numba_cpu.run_program, x, lengths, 3, ops), repeats, warmup)
+        med[k] = (whole["median_ms"], exe["median_ms"])
+        rows.append({"pipeline": "micro_gesture", "threads": k, "whole_call_ms": whole["median_ms"],
+                     "execution_ms": exe["median_ms"], "whole_speedup": med[1][0] / whole["median_ms"],
+                     "execution_speedup": med[1][1] / exe["median_ms"]})
+    set_threads(1)
+    return rows, med
+
+
+def suite_cuda(repeats: int, warmup: int) -> list[dict[str, Any]]:
+    if not (torch.cuda.is_available() and numba_cuda.available()):
+        return [{"suite": "cuda", "status": "not measured: no CUDA GPU in this run (kernels are checked on the "
+                                            "CUDA simulator by the test suite)"}]
+    from numba import cuda
+
+    dev = cuda.get_current_device()
+    peak = 2.0 * dev.MEMORY_CLOCK_RATE * 1e3 * dev.GLOBAL_MEMORY_BUS_WIDTH / 8 / 1e9     # GB/s, DDR
+    n, t = 1024, 64                                                                   # 39 MB float32
+    x, lengths = batch(n, t)
+    xt = torch.from_numpy(x).cuda()
+    nbytes = x.nbytes
+    aug = presets.micro_gesture(LAYOUT)
+    aug(xt, torch.from_numpy(lengths), generator=3)
+    prog = aug.last_params
+    sync = torch.cuda.synchronize
+    clone = measure(lambda: xt.clone(), repeats, warmup, sync)
+    exe = measure(lambda: numba_cuda.run_program(xt, lengths, 3, prog.ops), repeats, warmup, sync)
+    whole = measure(lambda: aug(xt, torch.from_numpy(lengths), generator=4), repeats, warmup, sync)
+    rows = []
+    for how, m in [("torch clone (floor)", clone), ("numba_cuda, execution only", exe),
+                   ("numba_cuda, whole call", whole)]:
+        gbs = 2 * nbytes / (m["median_ms"] / 1e3) / 1e9
+        rows.append({"suite": "cuda", "device": dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name),
+                     "how": how, "batch_mb": nbytes / 2**20, "median_ms": m["median_ms"], "gb_per_s": gbs,
+                     "fraction_of_peak": gbs / peak if peak else float("nan"), "peak_gb_per_s": peak})
+    return rows
+
+
+def targets(summary: dict[str, dict[str, float]], thread_med: dict[int, tuple[float, float]],
+            cuda_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    mg, ex = summary["micro_gesture"], summary["aimclr_extreme"]
+    rows = [
+        {"target": "MG pipeline, whole call, <= 4x copy (1 thread)", "goal": "<= 4",
+         "measured": mg["whole"] / mg["copy"]},
+        {"target": "MG pipeline, execution only, <= 4x copy (1 thread)", "goal": "<= 4",
+         "measured": mg["exec"] / mg["copy"]},
+        {"target": "MG pipeline >= 100x faster than per-sample NumPy (1 thread)", "goal": ">= 100",
+         "measured": mg["baseline"] / mg["whole"]},
+        {"target": "AimCLR extreme >= 100x faster than per-sample NumPy (1 thread)", "goal": ">= 100",
+         "measured": ex["baseline"] / ex["whole"]},
+    ]
+    if 2 in thread_med:
+        rows.append({"target": "MG pipeline, 2 threads >= 1.7x faster than 1 (whole call)", "goal": ">= 1.7",
+                     "measured": thread_med[1][0] / thread_med[2][0]})
+        rows.append({"target": "MG pipeline, 2 threads >= 1.7x faster than 1 (execution)", "goal": ">= 1.7",
+                     "measured": thread_med[1][1] / thread_med[2][1]})
+    gpu = [r for r in cuda_rows if r.get("how") == "numba_cuda, execution only"]
+    rows.append({"target": "CUDA MG pipeline >= 50% of memory bandwidth (>= 32 MB batch)", "goal": ">= 0.5",
+                 "measured": gpu[0]["fraction_of_peak"] if gpu else float("nan")})
+    for r in rows:
+        goal = float(r["goal"].split()[-1])
+        val = r["measured"]
+        r["met"] = "unmeasured" if val != val else ("yes" if (val <= goal if "<=" in r["goal"] else val >= goal)
+                                                     else "no")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes and 2 repeats (a smoke test, not a benchmark)")
+    ap.add_argument("--no-reference", action="store_true", help="skip the (slow) NumPy reference backend")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "augment_cpu.json")
+    args = ap.parse_args(argv)
+    n, t, sizes = (8, 16, [8]) if args.quick else (256, 64, [32, 256])
+    repeats, warmup = (2, 1) if args.quick else (args.repeats, args.warmup)
+    load_before = loadavg()
+    started = time.time()
+    prim = suite_primitives(sizes, t, repeats, warmup, not args.no_reference)
+    pipes, summary = suite_pipelines(n, t, repeats, warmup, not args.no_reference and not args.quick)
+    thr, thread_med = suite_threads(n, t, repeats, warmup)
+    gpu = suite_cuda(repeats, warmup) if not args.quick else [{"suite": "cuda", "status": "skipped (--quick)"}]
+    result = {
+        "benchmark": "augment",
+        "unit": "milliseconds per batch (median of repeats); x_copy = time / time of x.copy()",
+        "batch_shape": f"({n}, 2, {t}, 25, 3) float32, layout {LAYOUT}, full-length clips",
+        "repeats": repeats, "warmup": warmup, "quick": args.quick,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_average_before": load_before, "load_average_after": loadavg(),
+        "wall_s": round(time.time() - started, 1),
+        "machine": machine(),
+        "versions": {"skelaug": skelaug.__version__, "numpy": np.__version__, "numba": numba.__version__,
+                     "torch": torch.__version__, "llvmlite": __import__("llvmlite").__version__},
+        "targets": targets(summary, thread_med, gpu),
+        "pipelines": pipes,
+        "threads": thr,
+        "cuda": gpu,
+        "primitives": prim,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    for r in result["targets"]:
+        print(f"{r['target']:<70} goal {r['goal']:>7}  measured {r['measured']:8.2f}  met: {r['met']}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
