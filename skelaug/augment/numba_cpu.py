@@ -232,8 +232,9 @@ def resample(cur: Any, nxt: Any, nv: int, length: int, out_len: int, src: Any, n
              pres: Any) -> None:
     """``nxt[t] = cur(src[t])`` for ``t < out_len`` (linear or nearest; a joint missing in either
     neighbour frame takes the nearer frame, ties to the earlier)."""
-    nc = cur.shape[0]
+    nc, num_t = cur.shape[0], cur.shape[1] // nv
     _presence(cur, length * nv, dims, pres)
+    c3, n3, p2 = cur.reshape((nc, num_t, nv)), nxt.reshape((nc, num_t, nv)), pres.reshape((num_t, nv))
     hi = float(length - 1)
     for t in range(out_len):
         s = min(max(src[t], 0.0), hi)
@@ -242,21 +243,17 @@ def resample(cur: Any, nxt: Any, nv: int, length: int, out_len: int, src: Any, n
         i0 = int(np.floor(s))
         i1 = min(i0 + 1, length - 1)
         f = s - i0
-        o, p0, p1 = t * nv, i0 * nv, i1 * nv      # (slices keep the inner loops simple to vectorise)
         if f == 0.0:                               # (1 - 0) x0 + 0 x1 == x0: a frame copy
             for c in range(nc):
-                r0, w = cur[c, p0:p0 + nv], nxt[c, o:o + nv]
                 for v in range(nv):
-                    w[v] = r0[v]
+                    n3[c, t, v] = c3[c, i0, v]
             continue
         g = 1.0 - f
-        pn = p0 if f <= 0.5 else p1
-        q0, q1 = pres[p0:p0 + nv], pres[p1:p1 + nv]
+        k = i0 if f <= 0.5 else i1
         for c in range(nc):
-            r0, r1, rn, w = cur[c, p0:p0 + nv], cur[c, p1:p1 + nv], cur[c, pn:pn + nv], nxt[c, o:o + nv]
             for v in range(nv):
-                lerp = g * r0[v] + f * r1[v]
-                w[v] = lerp if q0[v] & q1[v] else rn[v]
+                lerp = g * c3[c, i0, v] + f * c3[c, i1, v]
+                n3[c, t, v] = lerp if p2[i0, v] & p2[i1, v] else c3[c, k, v]
 
 
 @_J
@@ -266,11 +263,11 @@ def affine(cur: Any, nxt: Any, nv: int, length: int, matrix: Any, offset: Any, p
     count = length * nv
     src = cur
     if permuted:                                   # gather whole joints (all channels) first
+        c3, n3 = cur.reshape((cur.shape[0], -1, nv)), nxt.reshape((nxt.shape[0], -1, nv))
         for c in range(cur.shape[0]):
             for t in range(length):
-                r, w = cur[c, t * nv:(t + 1) * nv], nxt[c, t * nv:(t + 1) * nv]
                 for v in range(nv):
-                    w[v] = r[perm[v]]
+                    n3[c, t, v] = c3[c, t, perm[v]]
         src = nxt
         _copy_planes(nxt, cur, dims, count)
     _presence(src, count, dims, pres)
@@ -309,47 +306,43 @@ def noise(cur: Any, nv: int, length: int, m: int, sigma: float, weight: Any, see
         need = length if stride == 1 else min(total, (length - 1) // stride + 2)
     flat = knots[0]
     _fill_gaussian(flat, seed, m * total * row, need * row, gtmp)
-    planes = knots[1]                              # knot k, axis d, joint v at (k * dims + d) * nv + v
+    f3 = flat.reshape((-1, nv, dims))              # as generated: knot, joint, axis
+    g3 = knots[1].reshape((-1, dims, nv))          # planar: knot, axis, joint
     for k in range(need):
         for d in range(dims):
-            src = flat[k * row + d:(k + 1) * row:dims]
-            dst = planes[(k * dims + d) * nv:(k * dims + d + 1) * nv]
             for v in range(nv):
-                dst[v] = src[v]
+                g3[k, d, v] = f3[k, v, d]
     for v in range(nv):
         amp[v] = sigma * weight[v]
     _presence(cur, count, dims, pres)
-    step = dims * nv if stride > 1 else 0          # constant / white: f == 0 and the second knot is unused
+    step = 1 if stride > 1 else 0                  # constant / white: f == 0 and the second knot is unused
+    c3, a3, p2 = cur.reshape((cur.shape[0], num_t, nv)), acc.reshape((dims, num_t, nv)), pres.reshape((num_t, nv))
     for t in range(length):
         pos = t / stride if stride > 0 else 0.0
         k0 = int(np.floor(pos))
         f = pos - k0
-        o = t * nv
-        pr = pres[o:o + nv]
+        k1 = k0 + step
         for d in range(dims):
-            cd, ad = cur[d, o:o + nv], acc[d, o:o + nv]
-            b0 = (k0 * dims + d) * nv
-            g0, g1 = planes[b0:b0 + nv], planes[b0 + step:b0 + step + nv]
             for v in range(nv):
-                g = (1 - f) * g0[v] + f * g1[v]    # == g0[v] exactly when f == 0
-                moved = cd[v] + amp[v] * g
-                ad[v] = moved if pr[v] else cd[v]
+                g = (1 - f) * g3[k0, d, v] + f * g3[k1, d, v]    # == g3[k0] exactly when f == 0
+                moved = c3[d, t, v] + amp[v] * g
+                a3[d, t, v] = moved if p2[t, v] else c3[d, t, v]
     _finish(acc, cur, count, dims, pres, land)
 
 
 @_J
 def mask(cur: Any, nv: int, length: int, joint: Any, frame: Any, axis: Any, dims: int) -> None:
     """Zero dropped joints / frames (all channels) and dropped coordinate axes, in place."""
+    c3 = cur.reshape((cur.shape[0], cur.shape[1] // nv, nv))
     for c in range(cur.shape[0]):
         chan = axis[c] if c < dims else True
         for t in range(length):
-            w = cur[c, t * nv:(t + 1) * nv]
             if frame[t] & chan:
                 for v in range(nv):
-                    w[v] = w[v] if joint[v] else 0.0
+                    c3[c, t, v] = c3[c, t, v] if joint[v] else 0.0
             else:
                 for v in range(nv):
-                    w[v] = 0.0
+                    c3[c, t, v] = 0.0
 
 
 @_J
