@@ -326,10 +326,22 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
-    for r in result["targets"]:
-        print(f"{r['target']:<70} goal {r['goal']:>7}  measured {r['measured']:8.2f}  met: {r['met']}")
+    print(markdown(result))
     print(f"wrote {args.out}")
     return 0
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The targets and pipeline tables of a result as Markdown (pasted into benchmarks/README.md)."""
+    lines = ["| target | goal | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {r['target']} | {r['goal']} | {r['measured']:.3g} | {r['met']} |" for r in result["targets"]]
+    lines += ["", "| pipeline | how | median ms | x copy |", "|---|---|---|---|"]
+    lines += [f"| {r['pipeline']} | {r['how']} | {r['median_ms']:.3g} | {r['x_copy']:.3g} |"
+              for r in result["pipelines"]]
+    lines += ["", "| threads | whole call ms | execution ms | speed-up (whole / execution) |", "|---|---|---|---|"]
+    lines += [f"| {r['threads']} | {r['whole_call_ms']:.3g} | {r['execution_ms']:.3g} | "
+              f"{r['whole_speedup']:.2f} / {r['execution_speedup']:.2f} |" for r in result["threads"]]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
