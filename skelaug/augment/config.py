@@ -2,6 +2,12 @@
 
 These settings affect speed only, never results: every executor produces the same values for any
 setting (tests run with small values to exercise the loops that stride over blocks and chunks).
+They are read at each call, so they can be changed at run time.
+
+Example:
+    >>> from skelaug.augment import config
+    >>> config.CUDA_THREADS_PER_BLOCK
+    128
 """
 
 from __future__ import annotations

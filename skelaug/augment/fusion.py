@@ -71,8 +71,20 @@ __all__ = [
     "plan",
 ]
 
-# step kinds understood by the fused kernels
-RESAMPLE, BLUR, LOCAL_AFFINE, BONE_SCALE, AFFINE, NOISE, MASK = range(7)
+#: Step kind code of ``resample`` in :attr:`Segment.steps` (the codes are what the fused kernels read).
+RESAMPLE = 0
+#: Step kind code of ``blur``.
+BLUR = 1
+#: Step kind code of ``local_affine``.
+LOCAL_AFFINE = 2
+#: Step kind code of ``bone_scale``.
+BONE_SCALE = 3
+#: Step kind code of ``affine``.
+AFFINE = 4
+#: Step kind code of ``noise``.
+NOISE = 5
+#: Step kind code of ``mask``.
+MASK = 6
 _CODES = {"resample": RESAMPLE, "blur": BLUR, "local_affine": LOCAL_AFFINE, "bone_scale": BONE_SCALE,
           "affine": AFFINE, "noise": NOISE, "mask": MASK}
 _FRAME_LOCAL = ("affine", "local_affine", "bone_scale", "mask")

@@ -19,9 +19,12 @@ itself unavailable with what to install; ``NUMBA_ENABLE_CUDASIM=1`` (set before 
 runs the kernels on numba's CUDA simulator, which is how the test-suite checks them on CPU.
 
 Example:
-    >>> from skelaug.augment import available_backends
-    >>> "numba_cuda" in available_backends() or True      # True only with a GPU (or the simulator)
-    True
+    >>> import numpy as np
+    >>> from skelaug.augment import RandomRotate, numba_cuda
+    >>> x = np.ones((2, 1, 8, 25, 3), np.float32)
+    >>> backend = "numba_cuda" if numba_cuda.available() else "numba"      # same API either way
+    >>> RandomRotate(10)(x, generator=0, backend=backend).shape
+    (2, 1, 8, 25, 3)
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ __all__ = [
     "run_program",
 ]
 
+#: What the ``numba_cuda`` backend needs, as reported when it is asked for but unavailable.
 REQUIREMENT = (
     "an NVIDIA GPU with a working CUDA driver and numba's CUDA target (numba >= 0.61 ships it separately: "
     "pip install numba-cuda); set NUMBA_ENABLE_CUDASIM=1 before importing numba to run the kernels on the "
