@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -602,6 +603,16 @@ def _work(x: Any) -> np.ndarray:
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _forget_pool() -> None:
+    """A forked child (e.g. a DataLoader worker) inherits the pool object but not its threads."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:

@@ -120,6 +120,27 @@ def test_results_do_not_depend_on_threads_or_chunking(monkeypatch):
         numba.set_num_threads(before)
 
 
+def test_parallel_execution_survives_fork(monkeypatch):
+    """DataLoader workers are forked after the parent has used the thread pool."""
+    import multiprocessing as mp
+
+    if numba.config.NUMBA_NUM_THREADS < 2 or "fork" not in mp.get_all_start_methods():
+        pytest.skip("needs 2 threads and the fork start method")
+    rng = np.random.default_rng(2)
+    x, lengths = random_batch(rng, 6, 2, 8, 5, 3, 3, np.float32)
+    ops = random_program(rng, 6, 8, 5, 3, 4, tuple(k for k in KINDS if k != "mix"))
+    monkeypatch.setattr(config, "CPU_PARALLEL_MIN_WORK", 0)
+    before = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        want = numba_cpu.run_program(x, lengths, 3, ops)              # the parent's pool now exists
+        with mp.get_context("fork").Pool(1) as pool:                  # (without the fork hook: deadlock)
+            got = pool.apply_async(numba_cpu.run_program, (x, lengths, 3, ops)).get(timeout=120)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(got, want)
+
+
 # ------------------------------------------------------------------------------ augmentations and presets
 NAMES = sorted(n for n in AUGMENTATIONS if n != "MultiView")
 
