@@ -683,20 +683,22 @@ def run_op(x: Any, lengths: Any, dims: int, op: Op) -> np.ndarray:
 @njit(cache=True, error_model="numpy", nogil=True)
 def _mean(x: Any, lengths: Any, dims: int, joints: Any, total: Any, cnt: Any, first: int, stop: int) -> None:
     """Samples ``first..stop-1``: sum ``total[n]`` and count ``cnt[n]`` of present joints among ``joints``."""
-    num_m = x.shape[1]
+    num_n, num_m, num_t, nv, nc = x.shape
+    xf = x.reshape(num_n, num_m, num_t * nv * nc)
     for n in range(first, stop):
         c = 0.0
         for m in range(num_m):
+            xs = xf[n, m]
             for t in range(lengths[n]):
                 for k in range(joints.shape[0]):
-                    j = joints[k]
+                    o = (t * nv + joints[k]) * nc
                     present = False
                     for d in range(dims):
-                        present = present or x[n, m, t, j, d] != 0.0
+                        present = present or xs[o + d] != 0.0
                     if present:
                         c += 1.0
                         for d in range(dims):
-                            total[n, d] += x[n, m, t, j, d]
+                            total[n, d] += xs[o + d]
         cnt[n] = c
 
 
