@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -638,15 +639,21 @@ def _parallel(kernel: Any, args: tuple[Any, ...], total: int, work: int) -> None
         kernel(*args, 0, total)
         return
     chunks = max(1, min(total, threads * config.CPU_CHUNKS_PER_THREAD))
-    bounds = [(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)]
-    futures = [_pool(threads - 1).submit(_invoke, kernel, args, lo, hi) for lo, hi in bounds[1:]]
-    _invoke(kernel, args, *bounds[0])
+    todo = iter([(c * total // chunks, (c + 1) * total // chunks) for c in range(chunks)])
+    lock = threading.Lock()
+
+    def worker() -> None:                      # every thread (the caller too) takes chunks until none is left
+        while True:
+            with lock:
+                bounds = next(todo, None)
+            if bounds is None:
+                return
+            kernel(*args, *bounds)
+
+    futures = [_pool(threads - 1).submit(worker) for _ in range(threads - 1)]
+    worker()
     for f in futures:
         f.result()
-
-
-def _invoke(kernel: Any, args: tuple[Any, ...], first: int, stop: int) -> None:
-    kernel(*args, first, stop)
 
 
 def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
