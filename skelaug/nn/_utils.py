@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal, TypeAlias
 
 import torch
@@ -88,6 +89,31 @@ def kaiming_fan_out_(weight: Tensor, fan_out: int) -> None:
     """He-normal initialisation with ``fan_out`` (``conv_init`` of 2s-AGCN / CTR-GCN for 1x1 convs)."""
     with torch.no_grad():
         weight.normal_(0.0, math.sqrt(2.0 / fan_out))
+
+
+class GraphModule(nn.Module):
+    """Base for layers with fixed graph buffers (partitions) derived from the constructor's graph.
+
+    The buffers are not saved state (``persistent=False``: they are rebuilt from the graph). A float64
+    master copy is kept so that ``.double()`` after construction in float32 gives the exact float64
+    matrix again instead of a widened float32 rounding.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._graph_masters: dict[str, Tensor] = {}
+
+    def register_graph_buffer(self, name: str, value: Tensor) -> None:
+        self._graph_masters[name] = value.detach().to(device="cpu", dtype=torch.float64)
+        self.register_buffer(name, value.to(torch.get_default_dtype()), persistent=False)
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> GraphModule:
+        super()._apply(fn, recurse)
+        for name, master in self._graph_masters.items():
+            cur = self._buffers[name]
+            if cur is not None:
+                self._buffers[name] = master.to(device=cur.device, dtype=cur.dtype)
+        return self
 
 
 class ChannelNorm(nn.Module):

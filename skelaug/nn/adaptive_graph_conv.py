@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from skelaug.nn._utils import (
     ChannelNorm,
+    GraphModule,
     NormKind,
     check_btvc,
     check_choice,
@@ -27,7 +28,7 @@ AdaptiveMode: TypeAlias = Literal["none", "importance", "offset", "attention", "
 ADAPTIVE_MODES: tuple[AdaptiveMode, ...] = ("none", "importance", "offset", "attention", "channelwise")
 
 
-class AdaptiveGraphConv(nn.Module):
+class AdaptiveGraphConv(GraphModule):
     r"""Adaptive graph convolution over joints, applied to every frame at once.
 
     One layer covers ST-GCN (Yan et al., AAAI 2018), 2s-AGCN (Shi et al., *Two-Stream Adaptive Graph
@@ -89,7 +90,8 @@ class AdaptiveGraphConv(nn.Module):
         centre: Centre joint(s) of a raw ``edge_index`` for the spatial partition (default 0).
         num_nodes: Number of joints of a raw ``edge_index`` (default ``max + 1``).
         embed_channels: ``E`` for ``'attention'`` (default ``out_channels // 4``, 2s-AGCN) and
-            ``'channelwise'`` (default ``in_channels // 8``, or 8 when ``in_channels <= 16``, CTR-GCN).
+            ``'channelwise'`` (default ``in_channels // 8``, or 8 when ``in_channels <= 16``; CTR-GCN uses
+            8 for 3- or 9-channel input and ``in_channels // 8`` otherwise).
         residual: Add :math:`R(x)`.
         norm: ``'batch'`` (default), ``'layer'`` or ``'none'``, over channels.
         activation: Apply the final ReLU.
@@ -152,7 +154,7 @@ class AdaptiveGraphConv(nn.Module):
                 embed_channels = max(1, out_channels // 4)
         self.embed_channels = check_positive_int("embed_channels", embed_channels)
         # The fixed partition is derived from the constructor's graph: not learned state, not saved.
-        self.register_buffer("A", a.to(torch.get_default_dtype()), persistent=False)
+        self.register_graph_buffer("A", a)
 
         self.weight = nn.Parameter(torch.empty(k, in_channels, out_channels))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None

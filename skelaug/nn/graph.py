@@ -20,7 +20,10 @@ centre joint, the neighbours :math:`j` of a root (target) joint :math:`i` fall i
   COCO's shoulder-shoulder edge, go here, as in the paper's "otherwise" and the reference code).
 
 The centre comes from :attr:`SkeletonLayout.centre` for a layout (all its joints count: distance to
-the nearest one); with a raw ``edge_index`` pass ``centre=`` (default: node ``0``).
+the nearest one); with a raw ``edge_index`` pass ``centre=`` (default: node ``0``). Distances are true
+hop counts. (ST-GCN's reference code reads them from its 1-hop distance matrix, so every joint more
+than one hop from the centre counts as infinitely far and its neighbours all fall into one subset,
+mmskeleton issue #367; the subsets here follow the paper's definition instead.)
 
 Example:
     >>> from skelaug import layouts

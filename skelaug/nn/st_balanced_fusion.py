@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from skelaug.nn._utils import (
     ChannelNorm,
+    GraphModule,
     NormKind,
     check_btvc,
     check_choice,
@@ -25,7 +26,7 @@ BalanceMode: TypeAlias = Literal["learned", "equal"]
 BALANCE_MODES: tuple[BalanceMode, ...] = ("learned", "equal")
 
 
-class STBalancedFusion(nn.Module):
+class STBalancedFusion(GraphModule):
     r"""Spatio-temporal balancing fusion block (this library's definition).
 
     The micro-gesture method this library follows pairs a graph stream with "a plug-and-play
@@ -144,11 +145,7 @@ class STBalancedFusion(nn.Module):
         self.balance = balance
         self.residual = residual
         e = self.embed_channels
-        self.register_buffer(
-            "A",
-            normalize_adjacency(g.adjacency(self_loops=True), "sym").to(torch.get_default_dtype()),
-            persistent=False,
-        )
+        self.register_graph_buffer("A", normalize_adjacency(g.adjacency(self_loops=True), "sym"))
         self.offset = nn.Parameter(torch.empty(g.num_nodes, g.num_nodes)) if spatial else None
         self.s_qk = nn.Linear(channels, 2 * e) if spatial else None
         self.s_value = nn.Linear(channels, channels) if spatial else None
