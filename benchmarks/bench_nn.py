@@ -14,10 +14,14 @@ forward and one backward (``out.sum().backward()``: gradients for the input and 
 ``--warmup`` untimed rounds, then ``--repeats`` rounds in which the implementations take turns (so slow
 drifts of a shared machine hit all of them alike); the median wall-clock time is reported, with the
 median process CPU time beside it (less sensitive to other processes on a shared machine). References
-that take tens of seconds (message passing over a complete graph) get one warm-up and three timed
-rounds.
+that take tens of seconds (message passing over a complete graph) get two timed rounds after the
+untimed correctness call.
 
-Targets (issue 5): ``layer / dense <= 1.1`` and ``mp / layer >= 5``.
+Targets (issue 5): ``layer / dense <= 1.1`` and ``mp / layer >= 5``. Where the graph is sparse and fixed
+(ST-GCN's partition; the temporal chain of a convolution) message passing moves few messages and the
+costs both implementations share (channel transform, normalisation, residual, ReLU) dominate, so the
+vectorised ``mp`` reference lands below 5x; the per-frame ``mp_loop`` clears it. The JSON's ``summary``
+lists every missed target.
 
 Run from the repository root::
 
@@ -371,7 +375,7 @@ def time_round(fn: Callable[[Tensor], Tensor], x: Tensor, module: nn.Module) -> 
 
 
 def run_bench(
-    bench: Bench, x: Tensor, warmup: int, repeats: int, slow_repeats: int = 3, check: bool = True
+    bench: Bench, x: Tensor, warmup: int, repeats: int, slow_repeats: int = 2, check: bool = True
 ) -> dict[str, Any]:
     module = bench.module.train()
     if check:
@@ -382,9 +386,9 @@ def run_bench(
                     fn(x), ref, rtol=1e-3, atol=1e-4, msg=lambda m, n=name: f"{bench.name}/{n}: {m}"
                 )
     x = x.detach().requires_grad_()
-    for r in range(warmup):
+    for _ in range(warmup):
         for name, fn in bench.impls.items():
-            if name not in bench.slow or r == 0:
+            if name not in bench.slow:  # the correctness call above has warmed the slow ones up
                 time_round(fn, x, module)
     wall: dict[str, list[float]] = {name: [] for name in bench.impls}
     cpu: dict[str, list[float]] = {name: [] for name in bench.impls}
@@ -540,6 +544,28 @@ def temporal_layout_choice(b: int, t: int, v: int, c: int, warmup: int, repeats:
     }
 
 
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    """Targets met or missed, and a caveat when other processes loaded the machine."""
+    missed = []
+    for row in result["results"]:
+        if row.get("dense_target_met") is False:
+            missed.append(f"{row['layer']}: layer/dense = {row['layer_over_dense']} (> 1.1)")
+        if row.get("mp_target_met") is False:
+            loop = f"; per-frame loop {row['mp_loop_over_layer']}x" if "mp_loop_over_layer" in row else ""
+            missed.append(f"{row['layer']}: mp/layer = {row['mp_over_layer']}x (< 5){loop}")
+    threads = result["machine"]["torch_threads"]
+    loads = [la[0] for la in result["load_average_before_after"] if la]
+    out: dict[str, Any] = {"targets_missed": missed}
+    if loads and max(loads) > threads:
+        out["caveat"] = (
+            f"1-minute load average {max(loads):.1f} exceeded the {threads} threads used: other processes "
+            "shared the CPUs, so absolute times are inflated and noisy (see wall_range_ms); the ratios come "
+            "from implementations interleaved within every round and are close to the ratios of process CPU "
+            "time"
+        )
+    return out
+
+
 def machine_info(threads: int) -> dict[str, Any]:
     cpu = platform.processor() or ""
     try:
@@ -609,6 +635,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "results": rows,
         "temporal_conv_layout_choice": choice,
     }
+    result["summary"] = summarize(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     return result
