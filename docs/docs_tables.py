@@ -153,11 +153,12 @@ def write_benchmarks(folder: Path) -> None:
             meta.update({k: v for k, v in machine.items() if not isinstance(v, list | dict)})
         if meta:
             parts.append(_table(["field", "value"],
-                                [[str(k), f"``{v}``" if str(v) else "(not reported)"] for k, v in meta.items()]))
+                                [[str(k), f"``{str(v).strip()}``" if str(v).strip() else "(not reported)"]
+                                 for k, v in meta.items()]))
         for key, value in data.items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 cols = list(value[0].keys())
-                rows = [[f"{r.get(c):.4g}" if isinstance(r.get(c), float) else (str(r.get(c, "")) or "--")
+                rows = [[f"{r.get(c):.4g}" if isinstance(r.get(c), float) else (str(r.get(c, "")).strip() or "--")
                          for c in cols] for r in value]
                 parts.append(f"**{key}**\n\n" + _table(cols, rows))
     if not parts:

@@ -24,7 +24,10 @@ from skelaug.nn.graph import partition as graph_partition
 
 __all__ = ["ADAPTIVE_MODES", "AdaptiveGraphConv", "AdaptiveMode"]
 
+#: Adaptive-graph variants: fixed (ST-GCN), edge importance, learned offset, attention (2s-AGCN),
+#: channel-wise (CTR-GCN).
 AdaptiveMode: TypeAlias = Literal["none", "importance", "offset", "attention", "channelwise"]
+#: All values of :data:`AdaptiveMode`.
 ADAPTIVE_MODES: tuple[AdaptiveMode, ...] = ("none", "importance", "offset", "attention", "channelwise")
 
 

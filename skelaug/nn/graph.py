@@ -61,8 +61,11 @@ __all__ = [
     "spatial_partition",
 ]
 
+#: Adjacency normalisation: row (mean over sources), col, symmetric, or none.
 AdjacencyNorm: TypeAlias = Literal["row", "col", "sym", "none"]
+#: Partition normalisation: ST-GCN's (whole-graph degree), per subset, or none.
 PartitionNorm: TypeAlias = Literal["stgcn", "subset", "none"]
+#: ST-GCN partition strategies: spatial (self/centripetal/centrifugal), distance, uniform.
 PartitionStrategy: TypeAlias = Literal["spatial", "distance", "uniform"]
 
 

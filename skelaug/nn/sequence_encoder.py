@@ -13,6 +13,7 @@ from skelaug.nn._utils import check_choice, check_lengths_tensor, check_positive
 
 __all__ = ["SequenceEncoder", "SequencePooling"]
 
+#: How the GRU stream pools over time: the last valid step or the mean over valid steps.
 SequencePooling: TypeAlias = Literal["last", "mean"]
 
 

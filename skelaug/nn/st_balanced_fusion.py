@@ -22,7 +22,9 @@ from skelaug.nn.graph import GraphLike, normalize_adjacency, resolve_graph
 
 __all__ = ["BALANCE_MODES", "BalanceMode", "STBalancedFusion"]
 
+#: Branch balancing: learned per-channel weights, or a fixed equal mix (ablation).
 BalanceMode: TypeAlias = Literal["learned", "equal"]
+#: All values of :data:`BalanceMode`.
 BALANCE_MODES: tuple[BalanceMode, ...] = ("learned", "equal")
 
 
