@@ -1,0 +1,65 @@
+"""Spatio-temporal graph layers for skeleton sequences, in PyTorch Geometric's conventions.
+
+Inputs are channels-last ``x`` of shape ``(B, T, V, C)`` (``B`` may be samples times persons) with one
+static skeleton graph given as a PyG ``edge_index``, a :class:`~skelaug.layouts.SkeletonLayout` or a
+:class:`~skelaug.nn.graph.SkeletonGraph`. Every layer processes all samples and frames in a few tensor
+operations (no Python loop over batch or time), has ``reset_parameters()``, an informative
+``repr`` and compiles with ``torch.compile(fullgraph=True)``.
+
+=============================  =====================================================================
+:class:`AdaptiveGraphConv`     ST-GCN / 2s-AGCN / CTR-GCN graph convolution over joints
+:class:`TemporalConv`          multi-scale dilated temporal convolution
+:class:`STGCNBlock`            graph conv + temporal conv + residual
+:class:`STGCNEncoder`          stack of blocks pooled to a feature vector (full or quarter width)
+:class:`STBalancedFusion`      spatial + temporal adaptive graphs, balanced per channel
+:class:`BalancedLateFusion`    balanced late fusion of several streams' features
+:class:`SequenceEncoder`       (bi)GRU over flattened joints: the recurrent stream
+:class:`JointBatchNorm`        batch norm per (joint, channel), ST-GCN's ``data_bn``
+=============================  =====================================================================
+
+Graph utilities live in :mod:`skelaug.nn.graph`, property checks in :mod:`skelaug.nn.testing`.
+"""
+
+from skelaug.nn.adaptive_graph_conv import ADAPTIVE_MODES, AdaptiveGraphConv, AdaptiveMode
+from skelaug.nn.balanced_late_fusion import BalancedLateFusion
+from skelaug.nn.graph import (
+    GraphLike,
+    SkeletonGraph,
+    hop_distance,
+    k_hop_adjacency,
+    normalize_adjacency,
+    partition,
+    resolve_graph,
+    spatial_partition,
+)
+from skelaug.nn.joint_batch_norm import JointBatchNorm
+from skelaug.nn.sequence_encoder import SequenceEncoder
+from skelaug.nn.st_balanced_fusion import BALANCE_MODES, BalanceMode, STBalancedFusion
+from skelaug.nn.stgcn_block import STGCNBlock
+from skelaug.nn.stgcn_encoder import QUARTER_WIDTHS, STGCN_WIDTHS, STGCNEncoder
+from skelaug.nn.temporal_conv import TemporalConv
+
+__all__ = [
+    "ADAPTIVE_MODES",
+    "BALANCE_MODES",
+    "QUARTER_WIDTHS",
+    "STGCN_WIDTHS",
+    "AdaptiveGraphConv",
+    "AdaptiveMode",
+    "BalanceMode",
+    "BalancedLateFusion",
+    "GraphLike",
+    "JointBatchNorm",
+    "STBalancedFusion",
+    "STGCNBlock",
+    "STGCNEncoder",
+    "SequenceEncoder",
+    "SkeletonGraph",
+    "TemporalConv",
+    "hop_distance",
+    "k_hop_adjacency",
+    "normalize_adjacency",
+    "partition",
+    "resolve_graph",
+    "spatial_partition",
+]

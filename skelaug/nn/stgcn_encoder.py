@@ -1,0 +1,184 @@
+"""A configurable ST-GCN encoder that pools a skeleton sequence to one feature vector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from skelaug.nn._utils import NormKind, check_btvc, check_lengths_tensor, check_positive_int
+from skelaug.nn.adaptive_graph_conv import AdaptiveMode
+from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy, resolve_graph
+from skelaug.nn.joint_batch_norm import JointBatchNorm
+from skelaug.nn.stgcn_block import STGCNBlock
+
+__all__ = ["QUARTER_WIDTHS", "STGCN_WIDTHS", "STGCNEncoder"]
+
+STGCN_WIDTHS: tuple[int, ...] = (64, 64, 64, 64, 128, 128, 128, 256, 256, 256)
+"""Block widths of the original ST-GCN."""
+QUARTER_WIDTHS: tuple[int, ...] = (16, 16, 16, 16, 32, 32, 32, 64, 64, 64)
+"""Quarter-width ST-GCN, the graph encoder of contrastive skeleton methods (CrosSCLR, AimCLR, ...)."""
+
+
+class STGCNEncoder(nn.Module):
+    r"""ST-GCN encoder: per-joint input normalisation, a stack of :class:`STGCNBlock` and global pooling.
+
+    .. math::
+
+        f = W_{\mathrm{fc}}\,\frac{1}{M\,T'_{\mathrm{valid}}\,V}\sum_{m, t < T'_{\mathrm{valid}}, v}
+        \big(\mathrm{Block}_L \circ \dots \circ \mathrm{Block}_1 \circ
+        \mathrm{BN}_{\mathrm{joint}}\big)(x)_{m,t,v}
+        + b_{\mathrm{fc}}
+
+    As ST-GCN (Yan et al., AAAI 2018): ``widths`` gives one block each (:data:`STGCN_WIDTHS` by default,
+    :data:`QUARTER_WIDTHS` for the quarter-width encoder of contrastive methods), the first block
+    without residual, temporal stride 2 wherever the width grows (override with ``strides``). Pooling
+    averages over joints, over the valid frames (``lengths``, scaled through the strides as
+    :math:`\lceil \ell / s \rceil`; all frames when omitted) and over persons. ``out_channels`` adds the
+    final linear map; without it the feature is the last block's width.
+
+    Args:
+        in_channels: Input channels ``C`` (e.g. 3 for x, y, score).
+        graph: Skeleton graph (``edge_index``, layout or :class:`~skelaug.nn.graph.SkeletonGraph`).
+        widths: Output width of each block.
+        strides: Temporal stride of each block (default: 2 where the width grows, else 1).
+        out_channels: Feature size after the final linear map (``None``: no map).
+        data_norm: Start with :class:`JointBatchNorm` over (joint, channel).
+        adaptive: Topology mode of every graph convolution.
+        partition: Partition strategy.
+        normalization: Partition normalisation.
+        centre: Centre joint(s) of a raw ``edge_index``.
+        num_nodes: Joint count of a raw ``edge_index``.
+        kernel_size: Temporal kernel size.
+        dilations: Temporal dilations.
+        norm: ``'batch'``, ``'layer'`` or ``'none'``.
+        dropout: Dropout inside every block.
+
+    Shapes:
+        - **input:** ``(B, T, V, C)`` or ``(N, M, T, V, C)``; ``lengths`` ``(B,)`` or ``(N,)``
+        - **output:** ``(B, F)`` or ``(N, F)``, ``F = out_channels or widths[-1]``
+
+    Example:
+        >>> import torch
+        >>> from skelaug import layouts
+        >>> from skelaug.nn import QUARTER_WIDTHS, STGCNEncoder
+        >>> enc = STGCNEncoder(3, layouts.get("imigue22"), widths=QUARTER_WIDTHS, out_channels=128)
+        >>> enc
+        STGCNEncoder(3, 128, blocks=10, joints=22)
+        >>> x = torch.randn(4, 2, 40, 22, 3)                     # (N, M, T, V, C)
+        >>> enc(x, lengths=torch.tensor([40, 31, 12, 40])).shape
+        torch.Size([4, 128])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        graph: GraphLike,
+        *,
+        widths: Sequence[int] = STGCN_WIDTHS,
+        strides: Sequence[int] | None = None,
+        out_channels: int | None = None,
+        data_norm: bool = True,
+        adaptive: AdaptiveMode = "offset",
+        partition: PartitionStrategy = "spatial",
+        normalization: PartitionNorm = "stgcn",
+        centre: int | Sequence[int] | None = None,
+        num_nodes: int | None = None,
+        kernel_size: int = 5,
+        dilations: Sequence[int] = (1, 2),
+        norm: NormKind = "batch",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_positive_int("in_channels", in_channels)
+        ws = tuple(widths)
+        if not ws:
+            raise ValueError("widths is empty; give at least one block width")
+        for w in ws:
+            check_positive_int("widths entries", w)
+        if strides is None:
+            ss = tuple(2 if i > 0 and w > ws[i - 1] else 1 for i, w in enumerate(ws))
+        else:
+            ss = tuple(strides)
+            if len(ss) != len(ws):
+                raise ValueError(
+                    f"strides has {len(ss)} entries but widths has {len(ws)}; give one per block"
+                )
+            for s in ss:
+                check_positive_int("strides entries", s)
+        if out_channels is not None:
+            check_positive_int("out_channels", out_channels)
+        g = resolve_graph(graph, centre=centre, num_nodes=num_nodes)
+        self.in_channels = in_channels
+        self.widths = ws
+        self.strides = ss
+        self.num_nodes = g.num_nodes
+        self.out_channels = out_channels if out_channels is not None else ws[-1]
+        self.data_norm = JointBatchNorm(g.num_nodes, in_channels) if data_norm else None
+        chans = (in_channels, *ws)
+        self.blocks = nn.ModuleList(
+            STGCNBlock(
+                chans[i],
+                chans[i + 1],
+                g,
+                stride=ss[i],
+                residual=i > 0,
+                adaptive=adaptive,
+                partition=partition,
+                normalization=normalization,
+                kernel_size=kernel_size,
+                dilations=dilations,
+                norm=norm,
+                dropout=dropout,
+            )
+            for i in range(len(ws))
+        )
+        self.fc = nn.Linear(ws[-1], out_channels) if out_channels is not None else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Reset every block, the input normalisation and the final linear map."""
+        if self.data_norm is not None:
+            self.data_norm.reset_parameters()
+        for block in self.blocks:
+            assert isinstance(block, STGCNBlock)
+            block.reset_parameters()
+        if self.fc is not None:
+            self.fc.reset_parameters()
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Encode ``x`` (``(B, T, V, C)`` or ``(N, M, T, V, C)``) with optional valid ``lengths``."""
+        name = type(self).__name__
+        persons = 1
+        if isinstance(x, Tensor) and x.dim() == 5:
+            n, persons = int(x.size(0)), int(x.size(1))
+            x = x.reshape(n * persons, *x.shape[2:])
+        else:
+            n = int(x.size(0)) if isinstance(x, Tensor) and x.dim() == 4 else 0
+        check_btvc(name, x, self.in_channels, self.num_nodes)
+        if lengths is not None:
+            lengths = check_lengths_tensor(lengths, n, int(x.size(1)))
+            if persons > 1:
+                lengths = lengths.repeat_interleave(persons)
+        if self.data_norm is not None:
+            x = self.data_norm(x)
+        for block in self.blocks:
+            x = block(x)
+        b, t, v, c = x.shape
+        if lengths is None:
+            feat = x.mean(dim=(1, 2))
+        else:
+            valid = lengths
+            for s in self.strides:
+                valid = torch.div(valid + (s - 1), s, rounding_mode="floor")
+            mask = (torch.arange(t, device=x.device) < valid.unsqueeze(1)).to(x.dtype)  # (B, T')
+            feat = torch.einsum("btvc,bt->bc", x, mask) / (valid.to(x.dtype) * v).unsqueeze(1)
+        feat = feat.view(b // persons, persons, c).mean(dim=1)
+        return self.fc(feat) if self.fc is not None else feat
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.in_channels}, {self.out_channels}, blocks={len(self.blocks)}, "
+            f"joints={self.num_nodes})"
+        )
