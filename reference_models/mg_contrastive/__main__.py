@@ -55,16 +55,19 @@ def main(argv: list[str] | None = None) -> int:
 
         res = pretrain(cfg, out, device=args.device, resume=args.resume, stop_after_steps=args.stop_after_steps,
                        show_progress=progress)
-        print(f"[pretrain] step {res['global_step']}, last loss {res['loss']:.4f}"
-              + (" (stopped early)" if res["stopped"] else f"; encoder: {out / 'encoder.pt'}"), flush=True)
-        if args.evaluate and not res["stopped"]:
-            import torch.distributed as dist
+        import torch.distributed as dist
 
-            if not dist.is_initialized() or dist.get_rank() == 0:
-                r = evaluate(cfg, out, checkpoint=out / "encoder.pt", device=args.device, show_progress=progress)
-                from reference_models.mg_contrastive.evaluate import results_markdown
+        main_rank = not dist.is_initialized() or dist.get_rank() == 0
+        if main_rank:
+            print(f"[pretrain] step {res['global_step']}, last loss {res['loss']:.4f}"
+                  + (" (stopped early)" if res["stopped"] else f"; encoder: {out / 'encoder.pt'}"), flush=True)
+        if args.evaluate and not res["stopped"] and main_rank:
+            from reference_models.mg_contrastive.evaluate import results_markdown
 
-                print(results_markdown(r))
+            r = evaluate(cfg, out, checkpoint=out / "encoder.pt", device=args.device, show_progress=progress)
+            print(results_markdown(r))
+        if dist.is_initialized():
+            dist.destroy_process_group()
         return 0
     if args.command == "evaluate":
         from reference_models.mg_contrastive.evaluate import evaluate, results_markdown

@@ -10,7 +10,7 @@ Example:
     >>> try:
     ...     load_config_dict({"optim": {"lrr": 0.1}})
     ... except ConfigError as e:
-    ...     print(str(e)[:64])
+    ...     print(str(e)[:61])
     config key 'optim.lrr' is not known; did you mean 'optim.lr'?
 """
 
@@ -106,11 +106,15 @@ class DataConfig:
 class AugmentConfig:
     """The two views: a skelaug preset (``none`` gives two identical views), run batched.
 
+    ``pipeline``: extra skelaug augmentations appended to the preset, each a table as written by
+    ``Augmentation.to_dict()`` (e.g. ``{type = "RandomSpeed", speed = [0.75, 1.33]}``; the layout is
+    filled in); with ``preset = "none"`` this is a fully custom pipeline.
     ``backend``: ``auto`` runs CPU batches through skelaug's NumPy/numba executor and GPU batches
     through its torch (or numba-CUDA) executor; or name one (``numpy``, ``numba``, ``torch``).
     """
 
     preset: AugmentPreset = "mg"
+    pipeline: list[dict[str, Any]] = field(default_factory=list)
     backend: str = "auto"
     min_length: int = 8
 
@@ -170,6 +174,10 @@ class HeadConfig:
 
 @dataclass
 class ModelConfig:
+    """``input``: what every stream reads per joint: the (normalised) channels, or those plus the
+    coordinate velocities ``x_t - x_{t-1}`` (0 where either frame is missing or padded)."""
+
+    input: Literal["position", "position+velocity"] = "position"
     streams: list[Stream] = field(default_factory=lambda: ["graph", "recurrent"])
     graph: GraphConfig = field(default_factory=GraphConfig)
     recurrent: RecurrentConfig = field(default_factory=RecurrentConfig)
@@ -467,6 +475,14 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config key 'data.root' is empty; data.kind = {cfg.data.kind!r} needs the data folder")
     if cfg.data.kind == "imigue" and not cfg.data.labels:
         raise ConfigError("config key 'data.labels' is empty; data.kind = 'imigue' needs labels_20200831.csv")
+    from skelaug.augment import AUGMENTATIONS
+
+    for i, step in enumerate(cfg.augment.pipeline):
+        if step.get("type") not in AUGMENTATIONS:
+            raise ConfigError(
+                f"config key 'augment.pipeline[{i}]' = {step!r}; 'type' must name a skelaug augmentation "
+                f"({', '.join(sorted(AUGMENTATIONS))})"
+            )
     for i, var in enumerate(cfg.ablate.variants):
         if set(var) - {"name", "set"} or not isinstance(var.get("name"), str):
             raise ConfigError(

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from reference_models.mg_contrastive.config import AugmentPreset, Config, DataConfig
 from skelaug import layouts
-from skelaug.augment import Compose, presets
+from skelaug.augment import AUGMENTATIONS, Compose, from_dict, presets
 from skelaug.data import ClipDataset, IMiGUEDataset, NTUDataset, SMGDataset, SyntheticMGDataset
 
 __all__ = [
@@ -271,14 +271,28 @@ class Batch:
         return cls(items["data"], torch.as_tensor(items["length"]).long(), torch.as_tensor(items["label"]).long())
 
 
-def build_augment(preset: AugmentPreset, layout: str, min_length: int = 8) -> Compose | None:
-    """The skelaug pipeline named ``preset`` for ``layout`` (``None`` for ``"none"``)."""
-    if preset == "none":
-        return None
+def build_augment(
+    preset: AugmentPreset, layout: str, min_length: int = 8, pipeline: list[dict[str, Any]] | None = None
+) -> Compose | None:
+    """The skelaug pipeline named ``preset`` for ``layout``, followed by the ``pipeline`` steps
+    (:func:`skelaug.augment.from_dict` tables); ``None`` when both are empty.
+
+    Example:
+        >>> build_augment("none", "imigue22", pipeline=[{"type": "RandomSpeed", "speed": [0.8, 1.25]}])
+        Compose(transforms=[RandomSpeed(speed=[0.8, 1.25])], layout='imigue22')
+    """
+    steps = []
     if preset == "mg":
-        return presets.micro_gesture(layout, min_length=min_length)
-    fn = {"aimclr_normal": presets.aimclr_normal, "aimclr_extreme": presets.aimclr_extreme, "isc": presets.isc}
-    return fn[preset](layout)
+        steps = list(presets.micro_gesture(layout, min_length=min_length).transforms)
+    elif preset != "none":
+        fn = {"aimclr_normal": presets.aimclr_normal, "aimclr_extreme": presets.aimclr_extreme, "isc": presets.isc}
+        steps = list(fn[preset](layout).transforms)
+    for d in pipeline or []:
+        d = dict(d)
+        if AUGMENTATIONS[d["type"]].needs_layout and d.get("layout") is None:
+            d["layout"] = layout
+        steps.append(from_dict(d))
+    return Compose(steps, layout=layout) if steps else None
 
 
 def augment_batch(
@@ -339,6 +353,41 @@ def normalize_batch(x: Tensor, lengths: Tensor, layout: str) -> Tensor:
     return torch.cat([y.to(x.dtype), x[..., d:]], dim=-1)
 
 
+def add_velocity(x: Tensor, lengths: Tensor, dims: int) -> Tensor:
+    """Append the coordinate velocities ``x_t - x_{t-1}`` (``D`` channels) to ``x`` ``(N, M, T, V, C)``.
+
+    The velocity is 0 at ``t = 0``, in padded frames and where the joint is missing at ``t`` or ``t - 1``.
+
+    Example:
+        >>> x = torch.zeros(1, 1, 3, 1, 2)
+        >>> x[0, 0, :, 0, 0] = torch.tensor([1.0, 3.0, 6.0])
+        >>> add_velocity(x, torch.tensor([3]), 2)[0, 0, :, 0].tolist()
+        [[1.0, 0.0, 0.0, 0.0], [3.0, 0.0, 2.0, 0.0], [6.0, 0.0, 3.0, 0.0]]
+    """
+    t = x.size(2)
+    c = x[..., :dims]
+    present = (c != 0).any(-1)  # (N, M, T, V)
+    valid = (torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None])[:, None, :, None]
+    ok = present & valid
+    both = ok[:, :, 1:] & ok[:, :, :-1]
+    vel = torch.zeros_like(c)
+    vel[:, :, 1:] = torch.where(both[..., None], c[:, :, 1:] - c[:, :, :-1], torch.zeros((), dtype=c.dtype))
+    return torch.cat([x, vel], dim=-1)
+
+
+def input_channels(cfg: Config, channels: int, layout: str) -> int:
+    """Channels the encoders read: the dataset's ``C`` (+ ``D`` velocity channels)."""
+    return channels + (layouts.get(layout).dim if cfg.model.input == "position+velocity" else 0)
+
+
+def _finish(cfg: Config, x: Tensor, n: Tensor, layout: str) -> Tensor:
+    if cfg.data.normalize:
+        x = normalize_batch(x, n, layout)
+    if cfg.model.input == "position+velocity":
+        x = add_velocity(x, n, layouts.get(layout).dim)
+    return x
+
+
 def make_views(
     cfg: Config,
     aug: Compose | None,
@@ -356,18 +405,14 @@ def make_views(
         rng = np.random.default_rng([cfg.seed, VIEW, epoch, step, rank, view])
         x, n = augment_batch(aug, batch.data, batch.lengths, rng, cfg.augment.backend)
         x, n = x.to(device), n.to(device)
-        if cfg.data.normalize:
-            x = normalize_batch(x, n, layout)
-        out.append((x, n))
+        out.append((_finish(cfg, x, n, layout), n))
     return out
 
 
 def prepare(cfg: Config, batch: Batch, layout: str, device: torch.device) -> tuple[Tensor, Tensor]:
     """An un-augmented batch on ``device``, normalised like the views (evaluation input)."""
     x, n = batch.data.to(device), batch.lengths.to(device)
-    if cfg.data.normalize:
-        x = normalize_batch(x, n, layout)
-    return x, n
+    return _finish(cfg, x, n, layout), n
 
 
 def dataset_info(ds: ClipDataset) -> tuple[str, int, int, int]:

@@ -40,6 +40,7 @@ from reference_models.mg_contrastive.data import (
     build_datasets,
     class_balanced_subset,
     dataset_info,
+    input_channels,
     make_loader,
     prepare,
     stream_seed,
@@ -312,6 +313,7 @@ def evaluate(
         cfg = copy.deepcopy(cfg)
         cfg.model = model_cfg.model
     else:
+        c = input_channels(cfg, c, layout)
         encoder = build_encoder(cfg, layout, v, c, seed=stream_seed(cfg.seed, INIT)).to(dev)
     tag = tag or ("random_init" if checkpoint is None else Path(checkpoint).stem)
     protos = list(protocols if protocols is not None else cfg.eval.protocols)

@@ -35,6 +35,7 @@ from reference_models.mg_contrastive.data import (
     build_datasets,
     dataset_info,
     describe,
+    input_channels,
     make_loader,
     make_views,
     stream_seed,
@@ -69,7 +70,7 @@ def lr_factor(cfg: OptimConfig, step: int, steps_per_epoch: int) -> float:
         >>> from reference_models.mg_contrastive.config import OptimConfig
         >>> c = OptimConfig(epochs=10, warmup_epochs=1)
         >>> [round(lr_factor(c, s, 10), 3) for s in (0, 9, 10, 55, 99)]
-        [0.1, 1.0, 1.0, 0.5, 0.0]
+        [0.1, 1.0, 1.0, 0.491, 0.0]
     """
     warm = cfg.warmup_epochs * steps_per_epoch
     total = cfg.epochs * steps_per_epoch
@@ -157,6 +158,7 @@ def pretrain(
         out.mkdir(parents=True, exist_ok=True)
     train_ds = datasets[0] if datasets is not None else build_datasets(cfg.data)[0]
     layout, v, c, k = dataset_info(train_ds)
+    c = input_channels(cfg, c, layout)
     meta = {"layout": layout, "num_joints": v, "in_channels": c, "num_classes": k}
     bs = cfg.optim.batch_size
     steps_per_epoch = len(train_ds) // bs
@@ -195,7 +197,7 @@ def pretrain(
             f"step {counters['step']}",
             flush=True,
         )
-    aug = build_augment(cfg.augment.preset, layout, cfg.augment.min_length)
+    aug = build_augment(cfg.augment.preset, layout, cfg.augment.min_length, cfg.augment.pipeline)
     last: dict[str, Any] = {"loss": float("nan"), "stopped": False}
     with torch.random.fork_rng(devices=_rng_devices(dev)):
         if rng_state is not None:

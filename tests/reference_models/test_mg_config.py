@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,8 @@ def test_isc_moco_defaults():
         ({"optim": {"epochs": 2, "warmup_epochs": 2}}, "'optim.warmup_epochs' = 2"),
         ({"ablate": {"variants": [{"set": {}}]}}, "'ablate.variants[0]'"),
         ({"data": 3}, "'data' = 3; expected a table"),
+        ({"augment": {"pipeline": [{"type": "RandomWobble"}]}}, "'augment.pipeline[0]'"),
+        ({"model": {"input": "velocity"}}, "'model.input' = 'velocity'"),
     ],
 )
 def test_bad_config_names_the_key(d, needle):
@@ -117,3 +121,10 @@ def test_cli_reports_bad_config(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "config key 'contrast.queue' is not known" in err and "queue_size" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("module", ["config", "data", "model", "train", "evaluate", "ablate", "utils"])
+def test_docstring_examples_run(module):
+    mod = importlib.import_module(f"reference_models.mg_contrastive.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -197,3 +197,18 @@ def test_ddp_with_batch_norm_and_augmentation_runs(tmp_path):
             continue  # batch-norm statistics are per rank (no SyncBatchNorm on CPU)
         assert torch.allclose(v.double(), r1[k].double(), atol=1e-6), k
     assert (tmp_path / "run/encoder.pt").exists()
+
+
+def test_velocity_input_and_custom_pipeline(tmp_path, tiny_data):
+    """Velocity channels widen the encoder input; a checkpoint remembers it for evaluation."""
+    from reference_models.mg_contrastive.evaluate import evaluate
+
+    sets = ["optim.epochs=1", "model.input='position+velocity'",
+            "augment.pipeline=[{type='RandomSpeed', speed=[0.8, 1.25]}, {type='RandomBoneLength'}]"]
+    cfg = load_config(TINY, sets)
+    pretrain(cfg, tmp_path, device="cpu", show_progress=False, datasets=tiny_data)
+    enc = torch.load(tmp_path / "encoder.pt", weights_only=False)
+    assert enc["meta"]["in_channels"] == 3 + 2  # (x, y, score) + (vx, vy)
+    res = evaluate(load_config(TINY), tmp_path, checkpoint=tmp_path / "encoder.pt", protocols=["knn"],
+                   device="cpu", datasets=tiny_data, show_progress=False)
+    assert set(res["protocols"]["knn"]["k=1"]) == {"graph", "recurrent", "fused"}
