@@ -1,0 +1,317 @@
+"""The dual-stream contrastive MG recognizer: encoders, projection heads, momentum encoders, queues.
+
+::
+
+    view 1 ──► graph stream  G ──► head g ──► q_g ┐      ┌─ k_g ◄── head g' ◄── G' (momentum) ◄── view 2
+           └─► recurrent   R ──► head r ──► q_r ┘      └─ k_r ◄── head r' ◄── R' (momentum) ◄──┘
+
+    cross-stream (ISC): InfoNCE(q_g, k_r, queue_r) + InfoNCE(q_r, k_g, queue_g)
+    within-stream (MoCo): InfoNCE(q_g, k_g, queue_g) + InfoNCE(q_r, k_r, queue_r)
+
+For evaluation the two streams' features (before the heads) are combined by
+:class:`skelaug.nn.BalancedLateFusion`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from reference_models.mg_contrastive.config import Config, GraphConfig, RecurrentConfig
+from skelaug import layouts
+from skelaug.nn import BalancedLateFusion, JointBatchNorm, SequenceEncoder, STBalancedFusion, STGCNEncoder
+
+__all__ = [
+    "DualStreamEncoder",
+    "DualStreamMoCo",
+    "GraphStream",
+    "KeyQueue",
+    "ProjectionHead",
+    "RecurrentStream",
+    "build_encoder",
+    "info_nce",
+    "seeded_init",
+]
+
+
+@contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Build modules deterministically from ``seed`` without touching the caller's random state.
+
+    skelaug's layers draw their initial weights in ``reset_parameters()`` from torch's default
+    generator; this forks that generator (``torch.random.fork_rng``), seeds the fork and restores the
+    caller's state on exit.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+class GraphStream(nn.Module):
+    """ST-GCN (:class:`skelaug.nn.STGCNEncoder`) with :class:`skelaug.nn.STBalancedFusion` after one block.
+
+    The encoder's per-joint input normalisation and blocks run as in ``STGCNEncoder``; after block
+    ``fusion_after`` the balancing-fusion block mixes a spatial (adaptive joint graph) and a temporal
+    (adaptive frame graph) branch per channel on the valid frames; then the features are averaged over
+    joints, valid frames and persons.
+
+    Shapes:
+        - **input:** ``(N, M, T, V, C)``, ``lengths`` ``(N,)``
+        - **output:** ``(N, widths[-1])``
+    """
+
+    def __init__(self, in_channels: int, layout: str, cfg: GraphConfig) -> None:
+        super().__init__()
+        lay = layouts.get(layout)
+        self.encoder = STGCNEncoder(
+            in_channels,
+            lay,
+            widths=cfg.widths,
+            strides=cfg.strides or None,
+            adaptive=cfg.adaptive,
+            kernel_size=cfg.kernel_size,
+            dilations=cfg.dilations,
+            norm=cfg.norm,
+            data_norm=cfg.data_norm,
+        )
+        self.fusion_after = cfg.fusion_after % len(cfg.widths)
+        self.fusion = (
+            STBalancedFusion(
+                cfg.widths[self.fusion_after], lay, temporal_window=cfg.temporal_window, norm=cfg.norm
+            )
+            if cfg.fusion
+            else None
+        )
+        self.out_channels = cfg.widths[-1]
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        n, m, t, v, c = x.shape
+        h = x.reshape(n * m, t, v, c)  # (B=N*M, T, V, C)
+        valid = lengths.repeat_interleave(m)  # (B,)
+        enc = self.encoder
+        if enc.data_norm is not None:
+            h = enc.data_norm(h)
+        for i, (block, s) in enumerate(zip(enc.blocks, enc.strides, strict=True)):
+            h = block(h)  # (B, ceil(T/s), V, C_i)
+            valid = torch.div(valid + (s - 1), s, rounding_mode="floor")
+            if self.fusion is not None and i == self.fusion_after:
+                h = self.fusion(h, valid)
+        b, t2, v2, c2 = h.shape
+        mask = (torch.arange(t2, device=h.device) < valid[:, None]).to(h.dtype)  # (B, T')
+        feat = torch.einsum("btvc,bt->bc", h, mask) / (valid.to(h.dtype) * v2)[:, None]  # (B, C')
+        return feat.view(n, m, c2).mean(dim=1)  # (N, C')
+
+
+class RecurrentStream(nn.Module):
+    """Bidirectional GRU over the frames (:class:`skelaug.nn.SequenceEncoder`); ``(N, M, T, V, C) -> (N, F)``."""
+
+    def __init__(self, in_channels: int, num_joints: int, cfg: RecurrentConfig) -> None:
+        super().__init__()
+        self.encoder = SequenceEncoder(
+            in_channels,
+            num_joints,
+            cfg.hidden,
+            num_layers=cfg.layers,
+            bidirectional=cfg.bidirectional,
+            embed_channels=cfg.embed or None,
+            pooling=cfg.pooling,
+            dropout=cfg.dropout,
+        )
+        self.data_norm = JointBatchNorm(num_joints, in_channels) if cfg.data_norm else None
+        self.out_channels = self.encoder.out_channels
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        if self.data_norm is not None:
+            n, m, t, v, c = x.shape
+            x = self.data_norm(x.reshape(n * m, t, v, c)).view(n, m, t, v, c)
+        return self.encoder(x, lengths)  # type: ignore[no-any-return]
+
+
+class ProjectionHead(nn.Module):
+    """MoCo v2 projection MLP: ``Linear(F, H) -> [BatchNorm1d(H)] -> ReLU -> Linear(H, D)``."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int, batch_norm: bool = False) -> None:
+        super().__init__()
+        bn: list[nn.Module] = [nn.BatchNorm1d(hidden)] if batch_norm else []
+        self.net = nn.Sequential(nn.Linear(in_channels, hidden), *bn, nn.ReLU(), nn.Linear(hidden, out_channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)  # type: ignore[no-any-return]
+
+
+class DualStreamEncoder(nn.Module):
+    """The streams named in ``cfg.model.streams`` with one projection head each.
+
+    ``forward`` returns ``{stream: (feature (N, F_s), projection (N, D))}``; ``features`` only the former.
+    """
+
+    def __init__(self, cfg: Config, layout: str, num_joints: int, in_channels: int) -> None:
+        super().__init__()
+        mc = cfg.model
+        self.stream_names = list(mc.streams)
+        streams: dict[str, nn.Module] = {}
+        for name in self.stream_names:
+            if name == "graph":
+                streams[name] = GraphStream(in_channels, layout, mc.graph)
+            else:
+                streams[name] = RecurrentStream(in_channels, num_joints, mc.recurrent)
+        self.streams = nn.ModuleDict(streams)
+        self.heads = nn.ModuleDict(
+            {
+                k: ProjectionHead(self.feature_dim(k), mc.head.hidden, mc.head.dim, mc.head.batch_norm)
+                for k in self.stream_names
+            }
+        )
+
+    def feature_dim(self, stream: str) -> int:
+        return int(self.streams[stream].out_channels)  # type: ignore[arg-type]
+
+    def features(self, x: Tensor, lengths: Tensor) -> dict[str, Tensor]:
+        return {k: self.streams[k](x, lengths) for k in self.stream_names}
+
+    def forward(self, x: Tensor, lengths: Tensor) -> dict[str, tuple[Tensor, Tensor]]:
+        return {k: (f, self.heads[k](f)) for k, f in self.features(x, lengths).items()}
+
+
+class KeyQueue(nn.Module):
+    """A ring buffer of ``size`` L2-normalised keys ``(size, dim)`` (the MoCo dictionary).
+
+    ``enqueue(keys)`` writes the keys at the pointer, wrapping around, and advances it; the batch
+    need not divide ``size``. The initial content is random unit vectors from ``generator``.
+    """
+
+    keys: Tensor
+    ptr: Tensor
+
+    def __init__(self, size: int, dim: int, generator: torch.Generator) -> None:
+        super().__init__()
+        self.size = size
+        self.register_buffer("keys", F.normalize(torch.randn(size, dim, generator=generator), dim=1))
+        self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def enqueue(self, keys: Tensor) -> None:
+        """Write ``keys`` ``(b, dim)`` one after the other at the pointer (wrapping); the pointer moves by ``b``."""
+        b = keys.size(0)
+        n = min(b, self.size)  # only the last `size` keys survive a batch larger than the queue
+        p = int(self.ptr)
+        idx = (p + (b - n) + torch.arange(n, device=keys.device)) % self.size
+        self.keys[idx] = keys.detach()[b - n :].to(self.keys.dtype)
+        self.ptr.fill_((p + b) % self.size)
+
+
+def info_nce(q: Tensor, k: Tensor, queue: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
+    r"""MoCo's InfoNCE: each query's positive key against the queue's negatives.
+
+    .. math::
+
+        \mathcal L = -\frac1B \sum_i \log
+        \frac{\exp(q_i \cdot k_i / \tau)}{\exp(q_i \cdot k_i / \tau) + \sum_j \exp(q_i \cdot n_j / \tau)}
+
+    with ``q``, ``k`` ``(B, D)`` and ``queue`` ``(K, D)`` L2-normalised. Returns the loss and the
+    instance-discrimination accuracy (positive ranked first).
+    """
+    l_pos = (q * k).sum(dim=1, keepdim=True)  # (B, 1)
+    l_neg = q @ queue.t()  # (B, D) @ (D, K) -> (B, K)
+    logits = torch.cat([l_pos, l_neg], dim=1) / temperature  # (B, 1 + K)
+    target = torch.zeros(q.size(0), dtype=torch.long, device=q.device)
+    acc = (logits.argmax(dim=1) == 0).to(q.dtype).mean()
+    return F.cross_entropy(logits, target), acc
+
+
+def build_encoder(cfg: Config, layout: str, num_joints: int, in_channels: int, seed: int) -> DualStreamEncoder:
+    """The online encoder of ``cfg`` with weights drawn from ``seed`` (the random-weights baseline too)."""
+    with seeded_init(seed):
+        return DualStreamEncoder(cfg, layout, num_joints, in_channels)
+
+
+class DualStreamMoCo(nn.Module):
+    """Online encoder, momentum (key) encoder and one key queue per stream.
+
+    Args:
+        cfg: The run config (model, contrast).
+        layout, num_joints, in_channels: The input skeletons.
+        seed: Seeds the initial weights and the initial queue content.
+    """
+
+    def __init__(self, cfg: Config, layout: str, num_joints: int, in_channels: int, seed: int) -> None:
+        super().__init__()
+        self.cfg = cfg.contrast
+        self.online = build_encoder(cfg, layout, num_joints, in_channels, seed)
+        self.target = copy.deepcopy(self.online)
+        for p in self.target.parameters():
+            p.requires_grad_(False)
+        gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, 3]).integers(2**62)))
+        self.queues = nn.ModuleDict(
+            {k: KeyQueue(cfg.contrast.queue_size, cfg.model.head.dim, gen) for k in self.online.stream_names}
+        )
+        self.stream_names = self.online.stream_names
+
+    def queue(self, stream: str) -> KeyQueue:
+        q = self.queues[stream]
+        assert isinstance(q, KeyQueue)
+        return q
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """``target <- m * target + (1 - m) * online`` (parameters); buffers (BN statistics) are copied."""
+        m = self.cfg.momentum
+        for pt, po in zip(self.target.parameters(), self.online.parameters(), strict=True):
+            pt.mul_(m).add_(po.detach(), alpha=1.0 - m)
+        for bt, bo in zip(self.target.buffers(), self.online.buffers(), strict=True):
+            bt.copy_(bo)
+
+    @torch.no_grad()
+    def keys(self, x: Tensor, lengths: Tensor) -> dict[str, Tensor]:
+        """Normalised momentum keys ``{stream: (N, D)}``."""
+        return {k: F.normalize(p, dim=1) for k, (_, p) in self.target(x, lengths).items()}
+
+    def loss(
+        self, queries: dict[str, Tensor], keys: dict[str, Tensor]
+    ) -> tuple[Tensor, dict[str, float]]:
+        """The contrastive loss of ``cfg.contrast.loss`` from projections ``queries`` and normalised ``keys``.
+
+        Returns the loss and its terms (``"<query>-><key>"``) with their accuracies for logging.
+        """
+        q = {k: F.normalize(v, dim=1) for k, v in queries.items()}
+        names = self.stream_names
+        pairs: list[tuple[str, str]] = []
+        if self.cfg.loss in ("cross", "both") and len(names) == 2:
+            pairs += [(names[0], names[1]), (names[1], names[0])]
+        if self.cfg.loss in ("within", "both") or len(names) == 1:
+            pairs += [(s, s) for s in names]
+        total = q[names[0]].new_zeros(())
+        logs: dict[str, float] = {}
+        for qs, ks in pairs:
+            lo, acc = info_nce(q[qs], keys[ks], self.queue(ks).keys.detach(), self.cfg.temperature)
+            total = total + lo
+            logs[f"loss_{qs}->{ks}"] = float(lo.detach())
+            logs[f"acc_{qs}->{ks}"] = float(acc)
+        return total / len(pairs), logs
+
+
+class FusedClassifier(nn.Module):
+    """Per-stream linear classifiers and a fused one on :class:`skelaug.nn.BalancedLateFusion`.
+
+    ``forward({stream: feature})`` returns ``{stream: logits, "fused": logits}`` (no ``fused`` with
+    one stream).
+    """
+
+    def __init__(self, dims: dict[str, int], num_classes: int, fused_dim: int) -> None:
+        super().__init__()
+        self.names = list(dims)
+        self.heads = nn.ModuleDict({k: nn.Linear(d, num_classes) for k, d in dims.items()})
+        self.fusion = BalancedLateFusion([dims[k] for k in self.names], fused_dim) if len(dims) > 1 else None
+        self.fused_head = nn.Linear(fused_dim, num_classes) if len(dims) > 1 else None
+
+    def forward(self, feats: dict[str, Tensor]) -> dict[str, Tensor]:
+        out = {k: self.heads[k](feats[k]) for k in self.names}
+        if self.fusion is not None and self.fused_head is not None:
+            out["fused"] = self.fused_head(self.fusion(*[feats[k] for k in self.names]))
+        return out

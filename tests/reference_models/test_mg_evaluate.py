@@ -1,0 +1,137 @@
+"""Evaluation protocols of the contrastive MG model: metrics, kNN and linear probe against oracles and toy sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference_models.mg_contrastive.config import LinearConfig, load_config
+from reference_models.mg_contrastive.data import build_datasets, class_balanced_subset
+from reference_models.mg_contrastive.evaluate import (
+    classification_metrics,
+    evaluate,
+    knn_eval,
+    knn_predict,
+    linear_probe,
+)
+
+TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@given(st.integers(1, 30), st.integers(2, 8), st.integers(0, 10**6))
+def test_metrics_match_numpy_oracle(n, k, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(n, k))
+    labels = rng.integers(0, k, n)
+    got = classification_metrics(torch.from_numpy(scores), torch.from_numpy(labels))
+    order = np.argsort(-scores, axis=1, kind="stable")
+    top1 = order[:, 0] == labels
+    top5 = np.array([labels[i] in order[i, : min(5, k)] for i in range(n)])
+    per_class = [top1[labels == c].mean() for c in sorted(set(labels.tolist()))]
+    assert got["top1"] == pytest.approx(100 * top1.mean())
+    assert got["top5"] == pytest.approx(100 * top5.mean())
+    assert got["balanced"] == pytest.approx(100 * np.mean(per_class))
+
+
+def test_balanced_accuracy_weights_classes_equally():
+    # 9 clips of class 0 all right, 1 clip of class 1 wrong: top-1 90 %, balanced 50 %
+    scores = torch.tensor([[1.0, 0.0]] * 10)
+    labels = torch.tensor([0] * 9 + [1])
+    m = classification_metrics(scores, labels)
+    assert m["top1"] == pytest.approx(90.0) and m["balanced"] == pytest.approx(50.0)
+
+
+@given(st.integers(1, 12), st.integers(1, 6), st.integers(1, 7), st.sampled_from([0.0, 0.1]), st.integers(0, 10**6))
+def test_knn_matches_brute_force(n_train, n_test, k, tau, seed):
+    rng = np.random.default_rng(seed)
+    tr = rng.normal(size=(n_train, 3))
+    te = rng.normal(size=(n_test, 3))
+    y = rng.integers(0, 3, n_train)
+    got = knn_predict(torch.from_numpy(tr), torch.from_numpy(y), torch.from_numpy(te), 3, k, tau).numpy()
+    for i in range(n_test):
+        sims = [float(te[i] @ tr[j] / np.linalg.norm(te[i]) / np.linalg.norm(tr[j])) for j in range(n_train)]
+        nearest = sorted(range(n_train), key=lambda j: -sims[j])[: min(k, n_train)]
+        expect = np.zeros(3)
+        for j in nearest:
+            expect[y[j]] += np.exp(sims[j] / tau) if tau > 0 else 1.0
+        np.testing.assert_allclose(got[i], expect, rtol=1e-9)
+
+
+def _toy(seed: int, n: int, classes: int = 4):
+    """Two 'streams' whose features are well-separated class blobs (plus a nuisance dimension)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % classes
+    centres_a = torch.randn(classes, 6, generator=torch.Generator().manual_seed(100)) * 4
+    centres_b = torch.randn(classes, 5, generator=torch.Generator().manual_seed(101)) * 4
+    a = centres_a[y] + 0.3 * torch.randn(n, 6, generator=g)
+    b = centres_b[y] + 0.3 * torch.randn(n, 5, generator=g)
+    return {"graph": a, "recurrent": b}, y
+
+
+def test_linear_probe_and_knn_solve_a_separable_toy_set():
+    tr, ytr = _toy(0, 80)
+    te, yte = _toy(1, 40)
+    lin = linear_probe(tr, ytr, te, yte, 4, LinearConfig(epochs=30, lr=0.1, batch_size=16), fused_dim=8, seed=0)
+    assert set(lin) == {"graph", "recurrent", "fused"}
+    for m in lin.values():
+        assert m == {"top1": 100.0, "top5": 100.0, "balanced": 100.0}
+    knn = knn_eval(tr, ytr, te, yte, 4, [1, 5], 0.07)
+    assert set(knn) == {"k=1", "k=5"}
+    assert all(m["top1"] == 100.0 for per in knn.values() for m in per.values())
+
+
+def test_linear_probe_is_at_chance_on_label_noise():
+    tr, _ = _toy(0, 200)
+    te, _ = _toy(1, 200)
+    g = torch.Generator().manual_seed(5)
+    ytr, yte = torch.randint(0, 4, (200,), generator=g), torch.randint(0, 4, (200,), generator=g)
+    lin = linear_probe(tr, ytr, te, yte, 4, LinearConfig(epochs=10), fused_dim=8, seed=0)
+    assert all(m["top1"] < 45.0 for m in lin.values())  # chance 25 %
+
+
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.sampled_from([0.01, 0.1, 0.5, 1.0]), st.integers(0, 99))
+def test_class_balanced_subset(counts, fraction, seed):
+    labels = np.repeat(np.arange(len(counts)), counts)
+    idx = class_balanced_subset(labels, fraction, seed)
+    assert len(set(idx.tolist())) == idx.size
+    got = np.bincount(labels[idx], minlength=len(counts))
+    expect = [min(c, max(1, round(fraction * c))) for c in counts]
+    assert got.tolist() == expect
+    assert np.array_equal(idx, class_balanced_subset(labels, fraction, seed))
+
+
+def test_evaluate_all_protocols_on_tiny_data(tmp_path):
+    cfg = load_config(TINY)
+    data = build_datasets(cfg.data)
+    res = evaluate(cfg, tmp_path, checkpoint=None, protocols=["linear", "knn", "finetune", "semi"], device="cpu",
+                   datasets=data, show_progress=False)
+    p = res["protocols"]
+    assert set(p) == {"linear", "knn", "finetune", "semi"}
+    for per in (p["linear"], p["finetune"], p["knn"]["k=1"], p["semi"]["10%"]):
+        assert {"graph", "recurrent", "fused"} <= set(per)
+        for s in ("graph", "recurrent", "fused"):
+            assert set(per[s]) == {"top1", "top5", "balanced"}
+            assert 0.0 <= per[s]["top1"] <= per[s]["top5"] <= 100.0
+    assert p["semi"]["10%"]["labelled_clips"] == len(class_balanced_subset(data[0].labels, 0.1, cfg.seed))
+    saved = json.loads((tmp_path / "eval_random_init.json").read_text())
+    assert saved["protocols"]["linear"] == p["linear"]
+    md = (tmp_path / "eval_random_init.md").read_text()
+    assert "| linear | fused |" in md and "| semi 10% | graph |" in md
+    # same seed, same numbers
+    again = evaluate(cfg, tmp_path / "b", protocols=["linear", "knn"], device="cpu", datasets=data,
+                     show_progress=False)
+    assert again["protocols"]["linear"] == p["linear"] and again["protocols"]["knn"] == p["knn"]
