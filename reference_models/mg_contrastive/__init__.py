@@ -3,7 +3,7 @@
 Built only from skelaug: :class:`skelaug.nn.STGCNEncoder` with :class:`skelaug.nn.STBalancedFusion`
 (graph stream), :class:`skelaug.nn.SequenceEncoder` (bidirectional GRU stream),
 :class:`skelaug.nn.BalancedLateFusion` (evaluation), skelaug's augmentation presets run batched, and
-skelaug's datasets. See ``reference_models/README_mg.md``.
+skelaug's datasets. See ``reference_models/README.md``.
 """
 
 from reference_models.mg_contrastive.config import Config, ConfigError, load_config, load_config_dict
