@@ -6,38 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _agcn_graph import AGCN_NTU_INWARD
 from torch import Tensor
 
 from skelaug import layouts
 from skelaug.nn import ADAPTIVE_MODES, AdaptiveGraphConv
 from skelaug.nn.testing import randomize_parameters_
-
-AGCN_NTU_INWARD = [
-    (1, 2),
-    (2, 21),
-    (3, 21),
-    (4, 3),
-    (5, 21),
-    (6, 5),
-    (7, 6),
-    (8, 7),
-    (9, 21),
-    (10, 9),
-    (11, 10),
-    (12, 11),
-    (13, 1),
-    (14, 13),
-    (15, 14),
-    (16, 15),
-    (17, 1),
-    (18, 17),
-    (19, 18),
-    (20, 19),
-    (22, 23),
-    (23, 8),
-    (24, 25),
-    (25, 12),
-]
 
 
 def gen(seed: int = 0) -> torch.Generator:
