@@ -204,6 +204,8 @@ def pretrain(
             f"step {counters['step']}",
             flush=True,
         )
+    if counters["epoch"] >= cfg.optim.epochs and info.main:
+        print(f"[pretrain] {ckpt} has finished all {cfg.optim.epochs} epochs; nothing to do", flush=True)
     aug = build_augment(cfg.augment.preset, layout, cfg.augment.min_length, cfg.augment.pipeline)
     last: dict[str, Any] = {"loss": float("nan"), "stopped": False}
     with torch.random.fork_rng(devices=_rng_devices(dev)):
