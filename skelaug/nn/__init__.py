@@ -18,6 +18,19 @@ operations (no Python loop over batch or time), has ``reset_parameters()``, an i
 =============================  =====================================================================
 
 Graph utilities live in :mod:`skelaug.nn.graph`, property checks in :mod:`skelaug.nn.testing`.
+
+Example (a two-stream micro-gesture encoder: graph stream and recurrent stream, fused late):
+    >>> import torch
+    >>> from skelaug import layouts
+    >>> from skelaug.nn import QUARTER_WIDTHS, BalancedLateFusion, SequenceEncoder, STGCNEncoder
+    >>> lay = layouts.get("imigue22")
+    >>> graph = STGCNEncoder(3, lay, widths=QUARTER_WIDTHS, adaptive="attention")
+    >>> recurrent = SequenceEncoder(3, lay.num_joints, hidden_channels=64)
+    >>> fuse = BalancedLateFusion((graph.out_channels, recurrent.out_channels), 128)
+    >>> x = torch.randn(8, 40, 22, 3)                      # (N, T, V, C): x, y, score
+    >>> lengths = torch.full((8,), 40)
+    >>> fuse(graph(x, lengths), recurrent(x, lengths)).shape
+    torch.Size([8, 128])
 """
 
 from skelaug.nn.adaptive_graph_conv import ADAPTIVE_MODES, AdaptiveGraphConv, AdaptiveMode

@@ -108,7 +108,7 @@ class GraphModule(nn.Module):
         self.register_buffer(name, value.to(torch.get_default_dtype()), persistent=False)
 
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> GraphModule:
-        super()._apply(fn, recurse)
+        super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
         for name, master in self._graph_masters.items():
             cur = self._buffers[name]
             if cur is not None:

@@ -288,9 +288,11 @@ class AdaptiveGraphConv(GraphModule):
             if cin >= cout:  # transform, then aggregate over (source joint, subset)
                 y = self._transform(x).view(b, t, v * k, cout)
                 out = gb.permute(0, 2, 3, 1).reshape(b, 1, v, v * k) @ y
-            else:  # aggregate, then transform
-                z = gb.permute(0, 2, 1, 3).reshape(b, 1, v * k, v) @ x
-                out = z.reshape(b, t, v, k * cin) @ self.weight.reshape(k * cin, cout)
+            else:  # aggregate, then transform; one (V*K, V) x (V, T*C_in) product per sample
+                xs = x.transpose(1, 2).reshape(b, v, t * cin)
+                z = gb.permute(0, 2, 1, 3).reshape(b, v * k, v) @ xs  # (B, (V, K), T*C_in)
+                z = z.view(b, v, k, t, cin).permute(0, 3, 1, 2, 4).reshape(b, t, v, k * cin)
+                out = z @ self.weight.reshape(k * cin, cout)
         elif self.adaptive == "channelwise":
             assert self.alpha is not None
             y = self._transform(x)  # (B*T, V*K, C_out) with rows ordered (joint, subset)

@@ -171,6 +171,21 @@ def test_reset_check_detects_missing_state() -> None:
     with pytest.raises(AssertionError, match="left 'weight' unset"):
         assert_reset_parameters(lambda: Partial(3, 4, TOY))
 
+    class WrongScale(AdaptiveGraphConv):
+        def reset_parameters(self) -> None:
+            super().reset_parameters()
+            if getattr(self, "_constructed", False):  # only the explicit reset call draws too wide
+                with torch.no_grad():
+                    self.weight.mul_(10)
+
+    def factory() -> nn.Module:
+        m = WrongScale(16, 16, TOY)
+        m._constructed = True
+        return m
+
+    with pytest.raises(AssertionError, match="draws 'weight' with std"):
+        assert_reset_parameters(factory)
+
 
 @pytest.mark.parametrize(
     "name", ["agc-offset", "agc-attention", "agc-channelwise", "fusion", "encoder", "sequence"]
