@@ -59,6 +59,9 @@ class _Subset(ClipDataset):
     def __len__(self) -> int:
         return int(self.index.size)
 
+    def set_epoch(self, epoch: int) -> None:
+        self.base.set_epoch(epoch)
+
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
         if isinstance(key, tuple):
             i, epoch = key

@@ -17,6 +17,7 @@ exactly the steps the uninterrupted run takes.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import time
@@ -169,8 +170,14 @@ def pretrain(
     model = DualStreamMoCo(cfg, layout, v, c, seed=stream_seed(cfg.seed, INIT)).to(dev)
     online: nn.Module = model.online
     if info.distributed:
+        # the ranks start identical (same seed); batch-norm statistics then stay per rank, as in MoCo
+        sync: dict[str, Any] = (
+            {"forward_sync_buffers": False}
+            if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
+            else {"broadcast_buffers": False}
+        )
         online = DistributedDataParallel(
-            model.online, device_ids=[dev.index] if dev.type == "cuda" else None, broadcast_buffers=False
+            model.online, device_ids=[dev.index] if dev.type == "cuda" else None, **sync
         )
     opt = build_optimizer(cfg.optim, model.online.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg.optim, s, steps_per_epoch))
@@ -197,6 +204,8 @@ def pretrain(
             f"step {counters['step']}",
             flush=True,
         )
+    if counters["epoch"] >= cfg.optim.epochs and info.main:
+        print(f"[pretrain] {ckpt} has finished all {cfg.optim.epochs} epochs; nothing to do", flush=True)
     aug = build_augment(cfg.augment.preset, layout, cfg.augment.min_length, cfg.augment.pipeline)
     last: dict[str, Any] = {"loss": float("nan"), "stopped": False}
     with torch.random.fork_rng(devices=_rng_devices(dev)):

@@ -212,3 +212,15 @@ def test_velocity_input_and_custom_pipeline(tmp_path, tiny_data):
     res = evaluate(load_config(TINY), tmp_path, checkpoint=tmp_path / "encoder.pt", protocols=["knn"],
                    device="cpu", datasets=tiny_data, show_progress=False)
     assert set(res["protocols"]["knn"]["k=1"]) == {"graph", "recurrent", "fused"}
+
+
+def test_batches_do_not_depend_on_worker_count(tiny_data):
+    from reference_models.mg_contrastive.data import make_loader
+
+    def batches(workers: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(b["data"], b["length"]) for b in make_loader(tiny_data[0], 8, seed=4, epoch=2, num_workers=workers)]
+
+    one, two = batches(0), batches(2)
+    assert len(one) == len(two) == len(tiny_data[0]) // 8
+    for (xa, la), (xb, lb) in zip(one, two, strict=True):
+        assert torch.equal(xa, xb) and torch.equal(la, lb)
