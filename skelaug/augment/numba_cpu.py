@@ -43,7 +43,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 
-from skelaug.augment import backends, config, fusion
+from skelaug.augment import _rng, backends, config, fusion
 from skelaug.augment.ops import Op
 
 __all__ = [
@@ -72,17 +72,8 @@ _TWO_PI_2_24 = 2.0 * np.pi / 16777216.0
 
 
 # ------------------------------------------------------------------------------ counter-based noise
-@njit(cache=True, inline="always", error_model="numpy")
-def _hash32(h: int) -> int:
-    h = h & 0xFFFFFFFF
-    h = h ^ (h >> 16)
-    h = (h * 0x7FEB352D) & 0xFFFFFFFF
-    h = h ^ (h >> 15)
-    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
-    h = h ^ (h >> 12)
-    h = (h * 0x297A2D39) & 0xFFFFFFFF
-    h = h ^ (h >> 15)
-    return h
+# The same mixer as the NumPy/torch one (skelaug.augment._rng), compiled for scalars.
+_hash32 = njit(cache=True, inline="always", error_model="numpy")(_rng._hash32)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -36,7 +36,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import torch
 
-from skelaug.augment import backends, config, fusion
+from skelaug.augment import _rng, backends, config, fusion
 from skelaug.augment.ops import Op
 
 __all__ = [
@@ -104,17 +104,7 @@ if cuda is not None:
     _dev = _cuda_jit(device=True, inline=True)
 
     # -------------------------------------------------------------------------- counter-based noise
-    @_dev
-    def _hash32(h: int) -> int:
-        h = h & 0xFFFFFFFF
-        h = h ^ (h >> 16)
-        h = (h * 0x7FEB352D) & 0xFFFFFFFF
-        h = h ^ (h >> 15)
-        h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
-        h = h ^ (h >> 12)
-        h = (h * 0x297A2D39) & 0xFFFFFFFF
-        h = h ^ (h >> 15)
-        return h
+    _hash32 = _dev(_rng._hash32)       # the NumPy/torch mixer (skelaug.augment._rng) as a device function
 
     @_dev
     def _gauss(sh: int, idx: int) -> float:
