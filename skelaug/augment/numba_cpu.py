@@ -250,9 +250,48 @@ def resample(cur: Any, nxt: Any, nv: int, length: int, out_len: int, src: Any, n
 
 
 @_J
+def _affine_pass(src: Any, cur: Any, count: int, matrix: Any, offset: Any, dims: int) -> None:
+    """One sweep of ``x'[j] = A x[j] + b`` from ``src`` into the coordinate planes of ``cur`` (another
+    buffer: in place, LLVM's alias check fails and the loop runs scalar, 4x slower) over positions
+    ``j < count``, for ``dims`` 2 or 3: presence, the product (float64, the reference's order of
+    operations), zero for missing joints, and the nudge of present joints landing on zero, all in
+    registers (vectorises)."""
+    s0, s1, c0, c1 = src[0], src[1], cur[0], cur[1]
+    m00, m01, m10, m11, b0, b1 = matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1], offset[0], offset[1]
+    if dims == 3:
+        s2, c2 = src[2], cur[2]
+        m02, m12, m20, m21, m22, b2 = matrix[0, 2], matrix[1, 2], matrix[2, 0], matrix[2, 1], matrix[2, 2], offset[2]
+        for j in range(count):
+            x0, x1, x2 = float(s0[j]), float(s1[j]), float(s2[j])
+            p = (x0 != 0.0) | (x1 != 0.0) | (x2 != 0.0)
+            a0 = (((x0 * m00) + x1 * m01) + x2 * m02) + b0
+            a1 = (((x0 * m10) + x1 * m11) + x2 * m12) + b1
+            a2 = (((x0 * m20) + x1 * m21) + x2 * m22) + b2
+            a0 = a0 if p else 0.0
+            a1 = a1 if p else 0.0
+            a2 = a2 if p else 0.0
+            land = p & (a0 == 0.0) & (a1 == 0.0) & (a2 == 0.0)
+            c0[j] = _TINY if land else a0
+            c1[j] = a1
+            c2[j] = a2
+    else:
+        for j in range(count):
+            x0, x1 = float(s0[j]), float(s1[j])
+            p = (x0 != 0.0) | (x1 != 0.0)
+            a0 = ((x0 * m00) + x1 * m01) + b0
+            a1 = ((x0 * m10) + x1 * m11) + b1
+            a0 = a0 if p else 0.0
+            a1 = a1 if p else 0.0
+            land = p & (a0 == 0.0) & (a1 == 0.0)
+            c0[j] = _TINY if land else a0
+            c1[j] = a1
+
+
+@_J
 def affine(cur: Any, nxt: Any, nv: int, length: int, matrix: Any, offset: Any, perm: Any, permuted: bool,
-           dims: int, acc: Any, pres: Any, land: Any) -> None:
-    """``x'[v] = A x[perm[v]] + b`` on present joints, in place (``nxt`` is scratch for the gather)."""
+           dims: int, acc: Any, pres: Any, land: Any) -> bool:
+    """``x'[v] = A x[perm[v]] + b`` on present joints; returns True when the result is in ``nxt``
+    (else in ``cur``)."""
     count = length * nv
     src = cur
     if permuted:                                   # gather whole joints (all channels) first
@@ -263,6 +302,13 @@ def affine(cur: Any, nxt: Any, nv: int, length: int, matrix: Any, offset: Any, p
                     n3[c, t, v] = c3[c, t, perm[v]]
         src = nxt
         _copy_planes(nxt, cur, dims, count)
+    if dims == 2 or dims == 3:
+        if permuted:
+            _affine_pass(nxt, cur, count, matrix, offset, dims)
+            return False
+        _affine_pass(cur, nxt, count, matrix, offset, dims)
+        _copy_planes(cur, nxt, dims, count)
+        return True
     _presence(src, count, dims, pres)
     for e in range(dims):
         ae = acc[e]
@@ -283,12 +329,62 @@ def affine(cur: Any, nxt: Any, nv: int, length: int, matrix: Any, offset: Any, p
         for j in range(count):
             ad[j] = ad[j] if pres[j] else 0.0
     _finish(acc, cur, count, dims, pres, land)
+    return False
 
 
 @_J
-def noise(cur: Any, nv: int, length: int, m: int, sigma: float, weight: Any, seed: int, stride: int,
-          dims: int, knots: Any, gtmp: Any, amp: Any, acc: Any, pres: Any, land: Any) -> None:
-    """``x += sigma w[v] g(seed; m, t, v, d)`` on present joints (``g`` constant, white or knot-interpolated)."""
+def _noise_pass(cur: Any, out: Any, nv: int, length: int, stride: int, step: int, g3: Any, amp: Any,
+                dims: int, acc: Any) -> None:
+    """The noise step from ``cur`` into the coordinate planes of ``out`` (another buffer, so the loops
+    vectorise) over frames ``t < length``, for ``dims`` 2 or 3 (``g3[k, d, v]`` are the knots): the
+    offsets ``amp[v] g`` (knot-interpolated) into ``acc`` frame by frame, then one flat sweep for
+    presence, the sum and the nudge of present joints landing on zero, with the reference's float64
+    order of operations."""
+    for t in range(length):
+        pos = t / stride if stride > 0 else 0.0
+        k0 = int(np.floor(pos))
+        f = pos - k0
+        k1 = k0 + step
+        o = t * nv
+        for d in range(dims):
+            ad, ga, gb = acc[d], g3[k0, d], g3[k1, d]
+            for v in range(nv):
+                ad[o + v] = amp[v] * ((1 - f) * ga[v] + f * gb[v])     # == amp ga exactly when f == 0
+    count = length * nv
+    s0, s1, w0, w1, e0, e1 = cur[0], cur[1], out[0], out[1], acc[0], acc[1]
+    if dims == 3:
+        s2, w2, e2 = cur[2], out[2], acc[2]
+        for j in range(count):
+            x0, x1, x2 = float(s0[j]), float(s1[j]), float(s2[j])
+            p = (x0 != 0.0) | (x1 != 0.0) | (x2 != 0.0)
+            a0 = x0 + e0[j]
+            a1 = x1 + e1[j]
+            a2 = x2 + e2[j]
+            a0 = a0 if p else x0
+            a1 = a1 if p else x1
+            a2 = a2 if p else x2
+            land = p & (a0 == 0.0) & (a1 == 0.0) & (a2 == 0.0)
+            w0[j] = _TINY if land else a0
+            w1[j] = a1
+            w2[j] = a2
+    else:
+        for j in range(count):
+            x0, x1 = float(s0[j]), float(s1[j])
+            p = (x0 != 0.0) | (x1 != 0.0)
+            a0 = x0 + e0[j]
+            a1 = x1 + e1[j]
+            a0 = a0 if p else x0
+            a1 = a1 if p else x1
+            land = p & (a0 == 0.0) & (a1 == 0.0)
+            w0[j] = _TINY if land else a0
+            w1[j] = a1
+
+
+@_J
+def noise(cur: Any, nxt: Any, nv: int, length: int, m: int, sigma: float, weight: Any, seed: int, stride: int,
+          dims: int, knots: Any, gtmp: Any, amp: Any, acc: Any, pres: Any, land: Any) -> bool:
+    """``x += sigma w[v] g(seed; m, t, v, d)`` on present joints (``g`` constant, white or knot-interpolated);
+    returns True when the result is in ``nxt`` (else in ``cur``)."""
     num_t = cur.shape[1] // nv
     count = length * nv
     row = nv * dims
@@ -307,8 +403,12 @@ def noise(cur: Any, nv: int, length: int, m: int, sigma: float, weight: Any, see
                 g3[k, d, v] = f3[k, v, d]
     for v in range(nv):
         amp[v] = sigma * weight[v]
-    _presence(cur, count, dims, pres)
     step = 1 if stride > 1 else 0                  # constant / white: f == 0 and the second knot is unused
+    if dims == 2 or dims == 3:
+        _noise_pass(cur, nxt, nv, length, stride, step, g3, amp, dims, acc)
+        _copy_planes(cur, nxt, dims, count)
+        return True
+    _presence(cur, count, dims, pres)
     c3, a3, p2 = cur.reshape((cur.shape[0], num_t, nv)), acc.reshape((dims, num_t, nv)), pres.reshape((num_t, nv))
     for t in range(length):
         pos = t / stride if stride > 0 else 0.0
@@ -321,6 +421,7 @@ def noise(cur: Any, nv: int, length: int, m: int, sigma: float, weight: Any, see
                 moved = c3[d, t, v] + amp[v] * g
                 a3[d, t, v] = moved if p2[t, v] else c3[d, t, v]
     _finish(acc, cur, count, dims, pres, land)
+    return False
 
 
 @_J
@@ -518,11 +619,13 @@ def _run_slabs(x: Any, out: Any, lengths: Any, dims: int, steps: Any, skip: Any,
             elif skip[s, n]:
                 continue
             elif kind == _AFFINE:
-                affine(cur, nxt, nv, length, aff_matrix[i, n], aff_offset[i, n], aff_perm[i, n],
-                       aff_permuted[i, n], dims, acc, pres, land)
+                if affine(cur, nxt, nv, length, aff_matrix[i, n], aff_offset[i, n], aff_perm[i, n],
+                          aff_permuted[i, n], dims, acc, pres, land):
+                    cur, nxt = nxt, cur
             elif kind == _NOISE:
-                noise(cur, nv, length, m, noise_sigma[i, n], noise_weight[i, n], noise_seed[i, n],
-                      noise_stride[i], dims, knots, gtmp, amp, acc, pres, land)
+                if noise(cur, nxt, nv, length, m, noise_sigma[i, n], noise_weight[i, n], noise_seed[i, n],
+                         noise_stride[i], dims, knots, gtmp, amp, acc, pres, land):
+                    cur, nxt = nxt, cur
             elif kind == _MASK:
                 mask(cur, nv, length, mask_joint[i, n], mask_frame[i, n], mask_axis[i, n], dims)
             elif kind == _BLUR:
@@ -700,33 +803,53 @@ def _mean(x: Any, lengths: Any, dims: int, joints: Any, total: Any, cnt: Any, fi
         cnt[n] = c
 
 
-@njit(cache=True, error_model="numpy", fastmath={"nnan", "nsz"}, nogil=True)
+@njit(cache=True, error_model="numpy", inline="always")
+def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, ninf: Any, pinf: Any) -> int:
+    """Fold positions ``j < count`` of a channels-last slab into ``acc = [h0, l0, h1, l1, h2, l2]``;
+    returns how many were present. Compare-and-select, not ``max``/``min`` (whose NaN handling costs a
+    dependent branch per element; inputs are validated finite before statistics are taken)."""
+    h0, l0, h1, l1, h2, l2 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]
+    c = 0
+    for j in range(count):
+        o = j * nc
+        x0 = xs[o]
+        x1 = xs[o + 1 if dims > 1 else o]
+        x2 = xs[o + 2 if dims > 2 else o]
+        p = (x0 != 0.0) | (x1 != 0.0) | (x2 != 0.0)
+        c += 1 if p else 0
+        y0, z0 = (x0, x0) if p else (ninf, pinf)
+        y1, z1 = (x1, x1) if p else (ninf, pinf)
+        y2, z2 = (x2, x2) if p else (ninf, pinf)
+        h0 = y0 if y0 > h0 else h0
+        l0 = z0 if z0 < l0 else l0
+        h1 = y1 if y1 > h1 else h1
+        l1 = z1 if z1 < l1 else l1
+        h2 = y2 if y2 > h2 else h2
+        l2 = z2 if z2 < l2 else l2
+    acc[0], acc[1], acc[2], acc[3], acc[4], acc[5] = h0, l0, h1, l1, h2, l2
+    return c
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
 def _extent(x: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, first: int, stop: int) -> None:
     """Samples ``first..stop-1``: max ``hi[n]`` and min ``lo[n]`` of each coordinate (``dims <= 3``) over
-    present joints, and their count. (Inputs are validated finite before statistics are taken, so
-    ``nnan`` holds; min and max are exact.)"""
+    present joints, and their count (exact: min and max in the input dtype)."""
     num_n, num_m, num_t, nv, nc = x.shape
     xf = x.reshape(num_n, num_m, num_t * nv * nc)
+    acc = np.empty(6, dtype=x.dtype)
+    ninf, pinf = x.dtype.type(-np.inf), x.dtype.type(np.inf)
     for n in range(first, stop):
-        h0 = h1 = h2 = -np.inf
-        l0 = l1 = l2 = np.inf
-        c = 0.0
+        acc[0::2] = -np.inf
+        acc[1::2] = np.inf
+        c = 0
         for m in range(num_m):
-            xs = xf[n, m]
-            for j in range(lengths[n] * nv):
-                x0 = float(xs[j * nc])
-                x1 = float(xs[j * nc + 1]) if dims > 1 else 0.0
-                x2 = float(xs[j * nc + 2]) if dims > 2 else 0.0
-                p = (x0 != 0.0) | (x1 != 0.0) | (x2 != 0.0)
-                c += 1.0 if p else 0.0
-                h0 = max(h0, x0 if p else -np.inf)
-                l0 = min(l0, x0 if p else np.inf)
-                h1 = max(h1, x1 if p else -np.inf)
-                l1 = min(l1, x1 if p else np.inf)
-                h2 = max(h2, x2 if p else -np.inf)
-                l2 = min(l2, x2 if p else np.inf)
-        hi[n, 0], hi[n, 1], hi[n, 2] = h0, h1, h2
-        lo[n, 0], lo[n, 1], lo[n, 2] = l0, l1, l2
+            count = lengths[n] * nv
+            if nc == 3 and dims == 3:              # the common case, with a constant stride
+                c += _extent_rows(xf[n, m], count, 3, 3, acc, ninf, pinf)
+            else:
+                c += _extent_rows(xf[n, m], count, nc, dims, acc, ninf, pinf)
+        hi[n, 0], hi[n, 1], hi[n, 2] = acc[0], acc[2], acc[4]
+        lo[n, 0], lo[n, 1], lo[n, 2] = acc[1], acc[3], acc[5]
         cnt[n] = c
 
 
