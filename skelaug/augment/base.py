@@ -233,8 +233,9 @@ class Augmentation:
     Args:
         p: Probability that a sample is transformed (drawn per sample, or once per batch).
         same_on_batch: Draw one set of parameters (and one ``p`` decision) for the whole batch.
-        layout: Skeleton layout (name or :class:`~skelaug.layouts.SkeletonLayout`); required by
-            topology-aware augmentations, optional otherwise (it fixes ``dims`` and the body centre).
+        layout: Skeleton layout (name or :class:`~skelaug.layouts.SkeletonLayout`); needed by
+            topology-aware augmentations (``needs_layout``), here or on the enclosing container;
+            optional otherwise (it fixes ``dims`` and the body centre).
         dims: Number of coordinate channels ``D``. Default: the layout's ``dim``; without a layout,
             ``C`` when ``C`` is 2 or 3.
         seed: Seed of the augmentation's own generator, used when a call passes no ``generator``.
@@ -258,11 +259,6 @@ class Augmentation:
                  seed: int | None = None) -> None:
         self.p = _check_prob(p)
         self.same_on_batch = bool(same_on_batch)
-        if self.needs_layout and layout is None:
-            raise ValueError(
-                f"{type(self).__name__} needs layout=...; pass a layout name such as 'ntu25' "
-                f"(known: {', '.join(_layouts.names())}) or a SkeletonLayout"
-            )
         self.layout: SkeletonLayout | None = _layouts.get(layout) if layout is not None else None
         if dims is not None and dims not in (2, 3):
             raise ValueError(f"dims={dims!r}; use 2 (image plane) or 3 (world coordinates)")
@@ -297,8 +293,27 @@ class Augmentation:
         return self._sample(ctx, draw)
 
     # ---------------------------------------------------------------- layout / dims
+    def layout_for(self, ctx: Context) -> SkeletonLayout:
+        """The layout this augmentation samples with: its own, else the enclosing container's.
+
+        Topology-aware augmentations (``needs_layout``) may be built without ``layout=`` inside a
+        :class:`~skelaug.augment.Compose` (or another container) that has one; called with no layout
+        anywhere, they raise ``ValueError`` naming the fix.
+        """
+        lay = self.layout if self.layout is not None else ctx.layout
+        if lay is None:
+            raise ValueError(
+                f"{type(self).__name__} needs layout=...; pass a layout name such as 'ntu25' "
+                f"(known: {', '.join(_layouts.names())}) or a SkeletonLayout, to it or to the enclosing Compose"
+            )
+        return lay
+
     def _layouts(self) -> list[SkeletonLayout]:
         return [self.layout] if self.layout is not None else []
+
+    def _layout_needers(self) -> list[str]:
+        """Names of the topology-aware augmentations here that have no layout of their own."""
+        return [type(self).__name__] if self.needs_layout and self.layout is None else []
 
     def _dims_hint(self) -> list[int]:
         return [self.dims] if self.dims is not None else []
@@ -309,6 +324,11 @@ class Augmentation:
         if len(lays) > 1:
             raise ValueError(f"{type(self).__name__} mixes layouts {sorted(lays)}; use one layout per pipeline")
         layout = next(iter(lays.values()), None)
+        if layout is None and self._layout_needers():
+            raise ValueError(
+                f"{', '.join(dict.fromkeys(self._layout_needers()))} needs layout=...; pass a layout name such as "
+                f"'ntu25' (known: {', '.join(_layouts.names())}) or a SkeletonLayout, to it or to the enclosing Compose"
+            )
         hints = set(self._dims_hint())
         if len(hints) > 1:
             raise ValueError(f"{type(self).__name__} mixes dims {sorted(hints)}; use one coordinate dimensionality")

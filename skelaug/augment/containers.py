@@ -59,6 +59,12 @@ class _Container(Augmentation):
             out += t._layouts()
         return out
 
+    def _layout_needers(self) -> list[str]:
+        out = super()._layout_needers()
+        for t in self.transforms:
+            out += t._layout_needers()
+        return out
+
     def _dims_hint(self) -> list[int]:
         out = super()._dims_hint()
         for t in self.transforms:

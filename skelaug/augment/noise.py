@@ -179,20 +179,26 @@ class RandomPartMask(Augmentation):
     def __init__(self, layout: str | SkeletonLayout | None = None, parts: Sequence[str] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(layout=layout, **kwargs)
-        assert self.layout is not None
-        if parts is None:
-            parts = [p for p in ("left_arm", "right_arm", "left_hand", "right_hand", "head", "left_leg",
-                                 "right_leg") if p in self.layout.parts]
-        if isinstance(parts, str) or not len(parts):
-            raise ValueError(f"parts={parts!r}; give a non-empty list of part names")
-        self.parts = list(parts)
-        self._masks = np.ones((len(self.parts), self.layout.num_joints), dtype=bool)
-        for i, name in enumerate(self.parts):
-            self._masks[i, list(self.layout.part(name))] = False
+        self.parts = _check_parts(parts)
+        self._tables: dict[str, np.ndarray] = {}
+        if self.layout is not None:
+            self._keep(self.layout)                   # validate part names now when the layout is known
+
+    def _keep(self, lay: SkeletonLayout) -> np.ndarray:
+        """``(P, V)`` joints kept when each candidate part is dropped (cached per layout)."""
+        if lay.name not in self._tables:
+            parts = _parts_on(lay, self.parts, ("left_arm", "right_arm", "left_hand", "right_hand", "head",
+                                                "left_leg", "right_leg"))
+            keep = np.ones((len(parts), lay.num_joints), dtype=bool)
+            for i, name in enumerate(parts):
+                keep[i, list(lay.part(name))] = False
+            self._tables[lay.name] = keep
+        return self._tables[lay.name]
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
-        which = draw.integers(0, len(self.parts))
-        return [_mask_op(ctx, joint=self._masks[which])]
+        keep = self._keep(self.layout_for(ctx))
+        which = draw.integers(0, len(keep))
+        return [_mask_op(ctx, joint=keep[which])]
 
 
 class RandomAxisMask(Augmentation):
@@ -221,6 +227,23 @@ class RandomFrameMask(Augmentation):
         return [_mask_op(ctx, frame=draw.random((ctx.t,)) >= rate[:, None])]
 
 
+def _check_parts(parts: Sequence[str] | None) -> list[str] | None:
+    if parts is not None and (isinstance(parts, str) or not len(parts)):
+        raise ValueError(f"parts={parts!r}; give a non-empty list of part names")
+    return list(parts) if parts is not None else None
+
+
+def _parts_on(lay: SkeletonLayout, parts: list[str] | None, default: tuple[str, ...]) -> list[str]:
+    """The candidate parts on ``lay``: ``parts`` (validated), else those of ``default`` it has."""
+    if parts is None:
+        parts = [p for p in default if p in lay.parts]
+        if not parts:
+            raise ValueError(f"layout {lay.name!r} has none of the parts {default}; pass parts=[...]")
+    for name in parts:
+        lay.part(name)
+    return parts
+
+
 def _partners(ctx: Context, draw: Draw) -> np.ndarray:
     if ctx.n < 2:
         return np.arange(ctx.n, dtype=np.int64)
@@ -243,21 +266,27 @@ class RandomPartMix(Augmentation):
     def __init__(self, layout: str | SkeletonLayout | None = None, parts: Sequence[str] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(layout=layout, **kwargs)
-        assert self.layout is not None
-        if parts is None:
-            parts = [p for p in ("left_arm", "right_arm", "left_hand", "right_hand", "head") if p in self.layout.parts]
-        if isinstance(parts, str) or not len(parts):
-            raise ValueError(f"parts={parts!r}; give a non-empty list of part names")
-        self.parts = list(parts)
-        self._masks = np.zeros((len(self.parts), self.layout.num_joints), dtype=bool)
-        for i, name in enumerate(self.parts):
-            self._masks[i, list(self.layout.part(name))] = True
+        self.parts = _check_parts(parts)
+        self._tables: dict[str, np.ndarray] = {}
+        if self.layout is not None:
+            self._mixed(self.layout)                  # validate part names now when the layout is known
+
+    def _mixed(self, lay: SkeletonLayout) -> np.ndarray:
+        """``(P, V)`` joints taken from the partner for each candidate part (cached per layout)."""
+        if lay.name not in self._tables:
+            parts = _parts_on(lay, self.parts, ("left_arm", "right_arm", "left_hand", "right_hand", "head"))
+            mixed = np.zeros((len(parts), lay.num_joints), dtype=bool)
+            for i, name in enumerate(parts):
+                mixed[i, list(lay.part(name))] = True
+            self._tables[lay.name] = mixed
+        return self._tables[lay.name]
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
+        mixed = self._mixed(self.layout_for(ctx))
         partner = _partners(ctx, draw)
-        which = draw.integers(0, len(self.parts))
+        which = draw.integers(0, len(mixed))
         c = ctx.centre()
-        return [Op("mix", {"partner": partner, "joints": self._masks[which],
+        return [Op("mix", {"partner": partner, "joints": mixed[which],
                            "frames": np.ones((ctx.n, ctx.t), dtype=bool), "offset": c - c[partner]})]
 
 

@@ -217,8 +217,7 @@ class RandomMirror(Augmentation):
             raise ValueError(f"axis={self.axis} but the data has {ctx.dims} coordinate dimensions")
         mat = np.broadcast_to(np.eye(ctx.dims), (ctx.n, ctx.dims, ctx.dims)).copy()
         mat[:, self.axis, self.axis] = -1.0
-        assert self.layout is not None
-        perm = np.tile(np.asarray(self.layout.mirror, dtype=np.int64), (ctx.n, 1))
+        perm = np.tile(np.asarray(self.layout_for(ctx).mirror, dtype=np.int64), (ctx.n, 1))
         return [affine_about_centre(ctx, mat, perm=perm)]
 
 
@@ -245,14 +244,13 @@ class RandomBoneLength(Augmentation):
         self.symmetric = bool(symmetric)
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
-        assert self.layout is not None
+        lay = self.layout_for(ctx)
         s = draw.uniform(*self._range, (ctx.v,))
         if self.symmetric:
-            mirror = np.asarray(self.layout.mirror)
+            mirror = np.asarray(lay.mirror)
             first = np.minimum(np.arange(ctx.v), mirror)
             s = s[:, first]
-        return [Op("bone_scale", {"scale": s},
-                   {"parent": self.layout.parent, "order": self.layout.topological_order})]
+        return [Op("bone_scale", {"scale": s}, {"parent": lay.parent, "order": lay.topological_order})]
 
 
 class RandomPartTransform(Augmentation):
@@ -276,37 +274,45 @@ class RandomPartTransform(Augmentation):
     def __init__(self, layout: str | SkeletonLayout | None = None, parts: Sequence[str] | None = None,
                  degrees: Any = 20.0, scale: Any = (0.9, 1.1), **kwargs: Any) -> None:
         super().__init__(layout=layout, **kwargs)
-        assert self.layout is not None
-        if parts is None:
-            parts = [p for p in ("left_arm", "right_arm", "left_hand", "right_hand", "head")
-                     if p in self.layout.parts]
-        if isinstance(parts, str) or not len(parts):
+        if parts is not None and (isinstance(parts, str) or not len(parts)):
             raise ValueError(f"parts={parts!r}; give a non-empty list of part names")
-        for name in parts:
-            self.layout.part(name)
-        self.parts = list(parts)
+        self.parts = list(parts) if parts is not None else None
         self._deg = _range(degrees, "degrees")
         self.degrees = degrees if isinstance(degrees, int | float) else list(self._deg)
         self._scale = _range(scale, "scale", symmetric=False, positive=True)
         self.scale = list(self._scale)
-        self._moved = []
-        self._pivot = []
-        for name in self.parts:
-            root = self.layout.part_roots[name]
-            joints = set(self.layout.part(name))
-            for j in list(joints):
-                joints.update(self.layout.descendants(j))
-            joints.discard(root)
-            mask = np.zeros(self.layout.num_joints, dtype=bool)
-            mask[list(joints)] = True
-            self._moved.append(mask)
-            self._pivot.append(root)
+        self._tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if self.layout is not None:
+            self._part_tables(self.layout)             # validate part names now when the layout is known
+
+    def _part_tables(self, lay: SkeletonLayout) -> tuple[np.ndarray, np.ndarray]:
+        """``(moved (P, V) bool, pivot (P,))`` of the candidate parts on ``lay`` (cached per layout)."""
+        if lay.name not in self._tables:
+            parts = self.parts if self.parts is not None else [
+                p for p in ("left_arm", "right_arm", "left_hand", "right_hand", "head") if p in lay.parts]
+            if not parts:
+                raise ValueError(f"layout {lay.name!r} has none of the default parts; pass parts=[...]")
+            moved, pivot = [], []
+            for name in parts:
+                lay.part(name)
+                root = lay.part_roots[name]
+                joints = set(lay.part(name))
+                for j in list(joints):
+                    joints.update(lay.descendants(j))
+                joints.discard(root)
+                mask = np.zeros(lay.num_joints, dtype=bool)
+                mask[list(joints)] = True
+                moved.append(mask)
+                pivot.append(root)
+            self._tables[lay.name] = (np.stack(moved), np.asarray(pivot, dtype=np.int64))
+        return self._tables[lay.name]
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
-        which = draw.integers(0, len(self.parts))
+        moved_all, pivot_all = self._part_tables(self.layout_for(ctx))
+        which = draw.integers(0, len(pivot_all))
         na = 1 if ctx.dims == 2 else 3
         rot = rotation_matrices(draw.uniform(*self._deg, (na,)), ctx.dims)
         s = draw.uniform(*self._scale)
-        moved = np.stack(self._moved)[which]
-        pivot = np.asarray(self._pivot, dtype=np.int64)[which]
+        moved = moved_all[which]
+        pivot = pivot_all[which]
         return [Op("local_affine", {"matrix": rot * s[:, None, None], "moved": moved, "pivot": pivot})]

@@ -61,8 +61,33 @@ def test_unknown_layout_and_part():
         A.RandomMirror("ntu26")
     with pytest.raises(ValueError, match=r"part='tail' is not a part of layout 'ntu25'"):
         A.RandomPartMask("ntu25", parts=["tail"])
-    with pytest.raises(ValueError, match="needs layout="):
-        A.RandomMirror()
+    x = np.ones((1, 1, 4, 25, 3), dtype=np.float32)
+    for aug in (A.RandomMirror(), A.RandomBoneLength(), A.RandomPartMask(), A.RandomPartMix(),
+                A.RandomPartTransform(), A.Compose([A.RandomRotate(), A.RandomMirror()])):
+        with pytest.raises(ValueError, match=r"needs layout=.*or to the enclosing Compose"):
+            aug(x)
+    with pytest.raises(ValueError, match=r"part='tail' is not a part of layout 'ntu25'"):
+        A.Compose([A.RandomPartMask(parts=["tail"])], layout="ntu25")(x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lay: A.RandomMirror(lay, p=1.0),
+    lambda lay: A.RandomBoneLength(lay),
+    lambda lay: A.RandomPartMask(lay),
+    lambda lay: A.RandomPartMix(lay),
+    lambda lay: A.RandomPartTransform(lay),
+])
+def test_topology_aware_augmentations_take_the_enclosing_layout(make):
+    """Built without a layout inside a Compose that has one, they behave exactly as with their own."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1, 6, 25, 3)).astype(np.float32)
+    own = A.Compose([A.RandomRotate(10), make("ntu25")])
+    inherited = A.Compose([A.RandomRotate(10), make(None)], layout="ntu25")
+    np.testing.assert_array_equal(inherited(x, generator=3), own(x, generator=3))
+    lay = make(None)                                        # one instance serves several layouts
+    y = A.Compose([lay], layout="openpose25")(rng.normal(size=(2, 1, 5, 25, 2)), generator=0)
+    z = A.Compose([lay], layout="coco17")(rng.normal(size=(2, 1, 5, 17, 2)), generator=0)
+    assert y.shape == (2, 1, 5, 25, 2) and z.shape == (2, 1, 5, 17, 2)
 
 
 @pytest.mark.parametrize("make,match", [
