@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: the pin takes the local CPU build instead of several GB of CUDA wheels.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev,llm]"
+	$(BIN)/python -m pip install -q -e ".[dev,llm,reference]"
 	touch $(STAMP)
 
 demo: $(STAMP)
