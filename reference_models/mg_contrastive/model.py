@@ -56,10 +56,10 @@ def seeded_init(seed: int) -> Iterator[None]:
 class GraphStream(nn.Module):
     """ST-GCN (:class:`skelaug.nn.STGCNEncoder`) with :class:`skelaug.nn.STBalancedFusion` after one block.
 
-    The encoder's per-joint input normalisation and blocks run as in ``STGCNEncoder``; after block
-    ``fusion_after`` the balancing-fusion block mixes a spatial (adaptive joint graph) and a temporal
-    (adaptive frame graph) branch per channel on the valid frames; then the features are averaged over
-    joints, valid frames and persons.
+    The encoder runs with the fusion block inserted after block ``fusion_after``
+    (``STGCNEncoder.forward_features(after_block=...)``), where it mixes a spatial (adaptive joint
+    graph) and a temporal (adaptive frame graph) branch per channel on the valid frames; then the
+    features are averaged over joints, valid frames and persons (``STGCNEncoder.pool``).
 
     Shapes:
         - **input:** ``(N, M, T, V, C)``, ``lengths`` ``(N,)``
@@ -91,21 +91,9 @@ class GraphStream(nn.Module):
         self.out_channels = cfg.widths[-1]
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        n, m, t, v, c = x.shape
-        h = x.reshape(n * m, t, v, c)  # (B=N*M, T, V, C)
-        valid = lengths.repeat_interleave(m)  # (B,)
-        enc = self.encoder
-        if enc.data_norm is not None:
-            h = enc.data_norm(h)
-        for i, (block, s) in enumerate(zip(enc.blocks, enc.strides, strict=True)):
-            h = block(h)  # (B, ceil(T/s), V, C_i)
-            valid = torch.div(valid + (s - 1), s, rounding_mode="floor")
-            if self.fusion is not None and i == self.fusion_after:
-                h = self.fusion(h, valid)
-        b, t2, v2, c2 = h.shape
-        mask = (torch.arange(t2, device=h.device) < valid[:, None]).to(h.dtype)  # (B, T')
-        feat = torch.einsum("btvc,bt->bc", h, mask) / (valid.to(h.dtype) * v2)[:, None]  # (B, C')
-        return feat.view(n, m, c2).mean(dim=1)  # (N, C')
+        hooks = {self.fusion_after: self.fusion} if self.fusion is not None else None
+        h, valid = self.encoder.forward_features(x, lengths, after_block=hooks)  # (N*M, T', V, C')
+        return self.encoder.pool(h, valid, persons=int(x.size(1)))  # (N, C')
 
 
 class RecurrentStream(nn.Module):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -149,6 +149,43 @@ class STGCNEncoder(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Encode ``x`` (``(B, T, V, C)`` or ``(N, M, T, V, C)``) with optional valid ``lengths``."""
+        persons = int(x.size(1)) if isinstance(x, Tensor) and x.dim() == 5 else 1
+        h, valid = self.forward_features(x, lengths)
+        return self.pool(h, valid, persons)
+
+    def forward_features(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        *,
+        after_block: Mapping[int, Callable[[Tensor, Tensor], Tensor]] | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """The last block's features before pooling, with their valid lengths.
+
+        ``after_block`` maps a block index ``i`` (negative counts from the end) to a callable
+        ``f(h, valid) -> h`` run on block ``i``'s output ``(B', T_i, V, C_i)`` with the valid frame
+        counts ``valid`` ``(B',)`` at that depth (all frames when ``lengths`` is omitted), e.g. a
+        :class:`~skelaug.nn.STBalancedFusion` inserted into the stack (register it on the enclosing
+        module so that its parameters train).
+
+        Returns:
+            ``h`` ``(B', T', V, C')`` with ``B' = N M`` for 5-D input, and the valid lengths ``(B',)``
+            after the strides (``None`` when ``lengths`` is omitted).
+
+        Example:
+            >>> import torch
+            >>> from skelaug import layouts
+            >>> from skelaug.nn import STBalancedFusion, STGCNEncoder
+            >>> lay = layouts.get("imigue22")
+            >>> enc = STGCNEncoder(3, lay, widths=(16, 32), strides=(1, 2))
+            >>> fusion = STBalancedFusion(16, lay)
+            >>> h, valid = enc.forward_features(torch.randn(2, 1, 20, 22, 3), torch.tensor([20, 9]),
+            ...                                 after_block={0: fusion})
+            >>> h.shape, valid.tolist()
+            (torch.Size([2, 10, 22, 32]), [10, 5])
+            >>> enc.pool(h, valid).shape
+            torch.Size([2, 32])
+        """
         name = type(self).__name__
         persons = 1
         if isinstance(x, Tensor) and x.dim() == 5:
@@ -161,19 +198,35 @@ class STGCNEncoder(nn.Module):
             lengths = check_lengths_tensor(lengths, n, int(x.size(1)))
             if persons > 1:
                 lengths = lengths.repeat_interleave(persons)
+        hooks: dict[int, Callable[[Tensor, Tensor], Tensor]] = {}
+        for i, fn in (after_block or {}).items():
+            if not -len(self.blocks) <= i < len(self.blocks):
+                raise ValueError(
+                    f"after_block has block index {i} but the encoder has {len(self.blocks)} blocks; "
+                    f"use 0..{len(self.blocks) - 1} (or negative from the end)"
+                )
+            hooks[i % len(self.blocks)] = fn
         if self.data_norm is not None:
             x = self.data_norm(x)
-        for block in self.blocks:
+        valid = lengths
+        for i, (block, s) in enumerate(zip(self.blocks, self.strides, strict=True)):
             x = block(x)
-        b, t, v, c = x.shape
-        if lengths is None:
-            feat = x.mean(dim=(1, 2))
-        else:
-            valid = lengths
-            for s in self.strides:
+            if valid is not None:
                 valid = torch.div(valid + (s - 1), s, rounding_mode="floor")
-            mask = (torch.arange(t, device=x.device) < valid.unsqueeze(1)).to(x.dtype)  # (B, T')
-            feat = torch.einsum("btvc,bt->bc", x, mask) / (valid.to(x.dtype) * v).unsqueeze(1)
+            if i in hooks:
+                full = torch.full((x.size(0),), x.size(1), dtype=torch.long, device=x.device)
+                x = hooks[i](x, valid if valid is not None else full)
+        return x, valid
+
+    def pool(self, h: Tensor, valid: Tensor | None = None, persons: int = 1) -> Tensor:
+        """Average block features ``(B', T', V, C')`` over valid frames, joints and the ``persons`` of each
+        sample (``B' = N persons``), then the final linear map: ``(N, F)``."""
+        b, t, v, c = h.shape
+        if valid is None:
+            feat = h.mean(dim=(1, 2))
+        else:
+            mask = (torch.arange(t, device=h.device) < valid.unsqueeze(1)).to(h.dtype)  # (B, T')
+            feat = torch.einsum("btvc,bt->bc", h, mask) / (valid.to(h.dtype) * v).unsqueeze(1)
         feat = feat.view(b // persons, persons, c).mean(dim=1)
         return self.fc(feat) if self.fc is not None else feat
 

@@ -112,3 +112,36 @@ def test_encoder_errors() -> None:
         enc(torch.randn(2, 5, 17, 3))
     with pytest.raises(ValueError, match=r"lengths contains 6, outside 1..T=5"):
         enc(torch.randn(2, 5, 25, 3), lengths=torch.tensor([6, 2]))
+
+
+def test_forward_features_runs_inserted_modules_with_the_valid_lengths_of_their_depth() -> None:
+    """``after_block`` = a hand-written loop over the blocks that calls the module there (the oracle)."""
+    lay = layouts.get("mpi15")
+    enc = STGCNEncoder(3, lay, widths=(4, 8, 8), strides=(1, 2, 2), adaptive="none").double()
+    randomize_parameters_(enc, gen(4)).eval()
+    seen: list[tuple[int, list[int]]] = []
+
+    def scale(h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        seen.append((h.size(1), valid.tolist()))
+        return h * 2.0 + 1.0
+
+    x = torch.randn(2, 2, 9, 15, 3, generator=gen(5), dtype=torch.float64)
+    lengths = torch.tensor([9, 3])
+    h, valid = enc.forward_features(x, lengths, after_block={-2: scale})
+    assert seen == [(5, [5, 5, 2, 2])] and valid is not None and valid.tolist() == [3, 3, 1, 1]
+    want = enc.data_norm(x.reshape(4, 9, 15, 3))  # type: ignore[misc]
+    for i, block in enumerate(enc.blocks):
+        want = block(want)
+        want = want * 2.0 + 1.0 if i == 1 else want
+    torch.testing.assert_close(h, want, rtol=0, atol=0)
+    pooled = torch.stack([want[i, : valid[i]].mean(dim=(0, 1)) for i in range(4)]).view(2, 2, 8).mean(1)
+    torch.testing.assert_close(enc.pool(h, valid, persons=2), pooled, rtol=1e-12, atol=1e-12)
+    # without hooks, features + pool are exactly forward
+    h0, v0 = enc.forward_features(x, lengths)
+    torch.testing.assert_close(enc.pool(h0, v0, persons=2), enc(x, lengths), rtol=0, atol=0)
+    # without lengths a hook sees all frames
+    seen.clear()
+    enc.forward_features(x[:, 0], after_block={0: scale})
+    assert seen == [(9, [9, 9])]
+    with pytest.raises(ValueError, match=r"after_block has block index 3 but the encoder has 3 blocks"):
+        enc.forward_features(x, lengths, after_block={3: scale})
