@@ -180,20 +180,20 @@ class RandomPartMask(Augmentation):
                  **kwargs: Any) -> None:
         super().__init__(layout=layout, **kwargs)
         self.parts = _check_parts(parts)
-        self._tables: dict[str, np.ndarray] = {}
+        self._tables: dict[SkeletonLayout, np.ndarray] = {}
         if self.layout is not None:
             self._keep(self.layout)                   # validate part names now when the layout is known
 
     def _keep(self, lay: SkeletonLayout) -> np.ndarray:
         """``(P, V)`` joints kept when each candidate part is dropped (cached per layout)."""
-        if lay.name not in self._tables:
+        if lay not in self._tables:
             parts = _parts_on(lay, self.parts, ("left_arm", "right_arm", "left_hand", "right_hand", "head",
                                                 "left_leg", "right_leg"))
             keep = np.ones((len(parts), lay.num_joints), dtype=bool)
             for i, name in enumerate(parts):
                 keep[i, list(lay.part(name))] = False
-            self._tables[lay.name] = keep
-        return self._tables[lay.name]
+            self._tables[lay] = keep
+        return self._tables[lay]
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
         keep = self._keep(self.layout_for(ctx))
@@ -267,19 +267,19 @@ class RandomPartMix(Augmentation):
                  **kwargs: Any) -> None:
         super().__init__(layout=layout, **kwargs)
         self.parts = _check_parts(parts)
-        self._tables: dict[str, np.ndarray] = {}
+        self._tables: dict[SkeletonLayout, np.ndarray] = {}
         if self.layout is not None:
             self._mixed(self.layout)                  # validate part names now when the layout is known
 
     def _mixed(self, lay: SkeletonLayout) -> np.ndarray:
         """``(P, V)`` joints taken from the partner for each candidate part (cached per layout)."""
-        if lay.name not in self._tables:
+        if lay not in self._tables:
             parts = _parts_on(lay, self.parts, ("left_arm", "right_arm", "left_hand", "right_hand", "head"))
             mixed = np.zeros((len(parts), lay.num_joints), dtype=bool)
             for i, name in enumerate(parts):
                 mixed[i, list(lay.part(name))] = True
-            self._tables[lay.name] = mixed
-        return self._tables[lay.name]
+            self._tables[lay] = mixed
+        return self._tables[lay]
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
         mixed = self._mixed(self.layout_for(ctx))

@@ -281,13 +281,13 @@ class RandomPartTransform(Augmentation):
         self.degrees = degrees if isinstance(degrees, int | float) else list(self._deg)
         self._scale = _range(scale, "scale", symmetric=False, positive=True)
         self.scale = list(self._scale)
-        self._tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._tables: dict[SkeletonLayout, tuple[np.ndarray, np.ndarray]] = {}
         if self.layout is not None:
             self._part_tables(self.layout)             # validate part names now when the layout is known
 
     def _part_tables(self, lay: SkeletonLayout) -> tuple[np.ndarray, np.ndarray]:
         """``(moved (P, V) bool, pivot (P,))`` of the candidate parts on ``lay`` (cached per layout)."""
-        if lay.name not in self._tables:
+        if lay not in self._tables:
             parts = self.parts if self.parts is not None else [
                 p for p in ("left_arm", "right_arm", "left_hand", "right_hand", "head") if p in lay.parts]
             if not parts:
@@ -304,8 +304,8 @@ class RandomPartTransform(Augmentation):
                 mask[list(joints)] = True
                 moved.append(mask)
                 pivot.append(root)
-            self._tables[lay.name] = (np.stack(moved), np.asarray(pivot, dtype=np.int64))
-        return self._tables[lay.name]
+            self._tables[lay] = (np.stack(moved), np.asarray(pivot, dtype=np.int64))
+        return self._tables[lay]
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
         moved_all, pivot_all = self._part_tables(self.layout_for(ctx))
