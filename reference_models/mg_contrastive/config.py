@@ -187,9 +187,16 @@ class ModelConfig:
 @dataclass
 class ContrastConfig:
     """Momentum contrast. ``loss``: ``cross`` (each stream's query against the other stream's key and
-    queue, as ISC), ``within`` (MoCo per stream) or ``both`` (their mean). Defaults: ISC / MoCo."""
+    queue, as ISC), ``within`` (MoCo per stream) or ``both`` (their mean). Defaults: ISC / MoCo.
+
+    ``negatives``: ``all`` queue keys (MoCo), or only the keys of clips of the query's own subject
+    (``same_subject``, as subject-aware contrastive learning, Cheng et al. 2020): then who performs a
+    clip cannot tell it from its negatives, so the features are not pushed to encode the subject. Uses
+    the datasets' subject ids (not the class labels); a clip without one counts as its own subject.
+    """
 
     loss: Literal["cross", "within", "both"] = "cross"
+    negatives: Literal["all", "same_subject"] = "all"
     queue_size: int = 16384
     temperature: float = 0.07
     momentum: float = 0.999

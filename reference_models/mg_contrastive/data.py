@@ -8,6 +8,7 @@ same batches and views as an uninterrupted one.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "make_views",
     "normalize_batch",
     "stream_seed",
+    "subject_ids",
 ]
 
 # purposes of the derived random streams (first entry after the seed)
@@ -261,17 +263,42 @@ def make_loader(
     )
 
 
+def subject_ids(items: dict[str, Any], n: int) -> Tensor:
+    """Integer subject ids ``(N,)`` of a collated batch, from its ``subject`` (NTU: ``performer``) field.
+
+    Integer ids are kept; other ids (strings) become a stable CRC-32 of their text; clips without one
+    get ``-1 - i`` (a subject of their own).
+
+    Example:
+        >>> subject_ids({"subject": ["a", "b", "a"]}, 3)[0] == subject_ids({"subject": ["a"]}, 1)[0]
+        tensor(True)
+        >>> subject_ids({}, 2).tolist()
+        [-1, -2]
+    """
+    raw = items.get("subject", items.get("performer"))
+    if raw is None:
+        return -1 - torch.arange(n)
+    if isinstance(raw, Tensor):
+        return raw.long().reshape(n)
+    return torch.tensor([zlib.crc32(str(r).encode()) for r in raw], dtype=torch.long)
+
+
 @dataclass
 class Batch:
-    """A collated batch: ``data`` ``(N, M, T, V, C)``, ``lengths`` ``(N,)``, ``labels`` ``(N,)``."""
+    """A collated batch: ``data`` ``(N, M, T, V, C)``, ``lengths`` ``(N,)``, ``labels`` ``(N,)``,
+    ``subjects`` ``(N,)`` (:func:`subject_ids`)."""
 
     data: Tensor
     lengths: Tensor
     labels: Tensor
+    subjects: Tensor | None = None
 
     @classmethod
     def from_items(cls, items: dict[str, Any]) -> Batch:
-        return cls(items["data"], torch.as_tensor(items["length"]).long(), torch.as_tensor(items["label"]).long())
+        labels = torch.as_tensor(items["label"]).long()
+        return cls(
+            items["data"], torch.as_tensor(items["length"]).long(), labels, subject_ids(items, labels.numel())
+        )
 
 
 def build_augment(

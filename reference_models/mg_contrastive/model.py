@@ -172,41 +172,59 @@ class KeyQueue(nn.Module):
 
     ``enqueue(keys)`` writes the keys at the pointer, wrapping around, and advances it; the batch
     need not divide ``size``. The initial content is random unit vectors from ``generator``.
+
+    With ``subjects=True`` it also keeps the subject id of each key (``subjects`` ``(size,)``, initially
+    ``NO_SUBJECT``: the random initial keys belong to nobody).
     """
 
     keys: Tensor
     ptr: Tensor
+    subjects: Tensor
+    NO_SUBJECT = -(2**62)
 
-    def __init__(self, size: int, dim: int, generator: torch.Generator) -> None:
+    def __init__(self, size: int, dim: int, generator: torch.Generator, subjects: bool = False) -> None:
         super().__init__()
         self.size = size
         self.register_buffer("keys", F.normalize(torch.randn(size, dim, generator=generator), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+        self.track_subjects = subjects
+        if subjects:
+            self.register_buffer("subjects", torch.full((size,), self.NO_SUBJECT, dtype=torch.long))
 
     @torch.no_grad()
-    def enqueue(self, keys: Tensor) -> None:
-        """Write ``keys`` ``(b, dim)`` one after the other at the pointer (wrapping); the pointer moves by ``b``."""
+    def enqueue(self, keys: Tensor, subjects: Tensor | None = None) -> None:
+        """Write ``keys`` ``(b, dim)`` (and their ``subjects`` ``(b,)``) one after the other at the pointer
+        (wrapping); the pointer moves by ``b``."""
         b = keys.size(0)
         n = min(b, self.size)  # only the last `size` keys survive a batch larger than the queue
         p = int(self.ptr)
         idx = (p + (b - n) + torch.arange(n, device=keys.device)) % self.size
         self.keys[idx] = keys.detach()[b - n :].to(self.keys.dtype)
+        if self.track_subjects:
+            if subjects is None:
+                raise ValueError("KeyQueue(subjects=True).enqueue needs the subjects of the keys")
+            self.subjects[idx] = subjects.to(self.subjects.device)[b - n :]
         self.ptr.fill_((p + b) % self.size)
 
 
-def info_nce(q: Tensor, k: Tensor, queue: Tensor, temperature: float) -> tuple[Tensor, Tensor]:
+def info_nce(
+    q: Tensor, k: Tensor, queue: Tensor, temperature: float, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     r"""MoCo's InfoNCE: each query's positive key against the queue's negatives.
 
     .. math::
 
         \mathcal L = -\frac1B \sum_i \log
-        \frac{\exp(q_i \cdot k_i / \tau)}{\exp(q_i \cdot k_i / \tau) + \sum_j \exp(q_i \cdot n_j / \tau)}
+        \frac{\exp(q_i \cdot k_i / \tau)}{\exp(q_i \cdot k_i / \tau) + \sum_{j \in N_i} \exp(q_i \cdot n_j / \tau)}
 
-    with ``q``, ``k`` ``(B, D)`` and ``queue`` ``(K, D)`` L2-normalised. Returns the loss and the
+    with ``q``, ``k`` ``(B, D)`` and ``queue`` ``(K, D)`` L2-normalised; ``N_i`` is every queue entry, or
+    those where ``mask[i, j]`` (``(B, K)`` bool) is true. Returns the loss and the
     instance-discrimination accuracy (positive ranked first).
     """
     l_pos = (q * k).sum(dim=1, keepdim=True)  # (B, 1)
     l_neg = q @ queue.t()  # (B, D) @ (D, K) -> (B, K)
+    if mask is not None:
+        l_neg = l_neg.masked_fill(~mask, float("-inf"))
     logits = torch.cat([l_pos, l_neg], dim=1) / temperature  # (B, 1 + K)
     target = torch.zeros(q.size(0), dtype=torch.long, device=q.device)
     acc = (logits.argmax(dim=1) == 0).to(q.dtype).mean()
@@ -236,8 +254,12 @@ class DualStreamMoCo(nn.Module):
         for p in self.target.parameters():
             p.requires_grad_(False)
         gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, 3]).integers(2**62)))
+        per_subject = cfg.contrast.negatives == "same_subject"
         self.queues = nn.ModuleDict(
-            {k: KeyQueue(cfg.contrast.queue_size, cfg.model.head.dim, gen) for k in self.online.stream_names}
+            {
+                k: KeyQueue(cfg.contrast.queue_size, cfg.model.head.dim, gen, subjects=per_subject)
+                for k in self.online.stream_names
+            }
         )
         self.stream_names = self.online.stream_names
 
@@ -261,11 +283,13 @@ class DualStreamMoCo(nn.Module):
         return {k: F.normalize(p, dim=1) for k, (_, p) in self.target(x, lengths).items()}
 
     def loss(
-        self, queries: dict[str, Tensor], keys: dict[str, Tensor]
+        self, queries: dict[str, Tensor], keys: dict[str, Tensor], subjects: Tensor | None = None
     ) -> tuple[Tensor, dict[str, float]]:
         """The contrastive loss of ``cfg.contrast.loss`` from projections ``queries`` and normalised ``keys``.
 
-        Returns the loss and its terms (``"<query>-><key>"``) with their accuracies for logging.
+        With ``contrast.negatives = "same_subject"``, ``subjects`` ``(B,)`` are the queries' subject ids and
+        only queue keys of the same subject are negatives. Returns the loss and its terms
+        (``"<query>-><key>"``) with their accuracies for logging.
         """
         q = {k: F.normalize(v, dim=1) for k, v in queries.items()}
         names = self.stream_names
@@ -277,7 +301,13 @@ class DualStreamMoCo(nn.Module):
         total = q[names[0]].new_zeros(())
         logs: dict[str, float] = {}
         for qs, ks in pairs:
-            lo, acc = info_nce(q[qs], keys[ks], self.queue(ks).keys.detach(), self.cfg.temperature)
+            queue = self.queue(ks)
+            mask = None
+            if self.cfg.negatives == "same_subject":
+                if subjects is None:
+                    raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
+                mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
+            lo, acc = info_nce(q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask)
             total = total + lo
             logs[f"loss_{qs}->{ks}"] = float(lo.detach())
             logs[f"acc_{qs}->{ks}"] = float(acc)

@@ -273,14 +273,20 @@ def _loop(
             views = make_views(
                 cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
             )
-            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric)
+            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric, batch.subjects)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             sched.step()
             with torch.no_grad():
+                subj = None
+                if cfg.contrast.negatives == "same_subject":
+                    assert batch.subjects is not None
+                    subj = gather_cat(batch.subjects.to(dev), info)
+                    if cfg.contrast.symmetric:  # both views' keys are enqueued
+                        subj = torch.cat([subj, subj])
                 for s, kk in keys.items():
-                    model.queue(s).enqueue(gather_cat(kk, info))
+                    model.queue(s).enqueue(gather_cat(kk, info), subj)
             counters["step"] += 1
             counters["global_step"] += 1
             clips += int(batch.data.size(0)) * info.world_size
@@ -322,7 +328,11 @@ def _loop(
 
 
 def _step(
-    model: DualStreamMoCo, online: nn.Module, views: list[tuple[torch.Tensor, torch.Tensor]], symmetric: bool
+    model: DualStreamMoCo,
+    online: nn.Module,
+    views: list[tuple[torch.Tensor, torch.Tensor]],
+    symmetric: bool,
+    subjects: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
     """Loss of one batch; returns the loss, its logged terms and the keys to enqueue (view 2's)."""
     (x1, l1), (x2, l2) = views
@@ -334,8 +344,8 @@ def _step(
         keys1 = model.keys(x1, l1)
         q1 = {s: p[:b] for s, (_, p) in both.items()}
         q2 = {s: p[b:] for s, (_, p) in both.items()}
-        loss1, logs1 = model.loss(q1, keys)
-        loss2, logs2 = model.loss(q2, keys1)
+        loss1, logs1 = model.loss(q1, keys, subjects)
+        loss2, logs2 = model.loss(q2, keys1, subjects)
         loss = (loss1 + loss2) / 2
         logs = {k: (v + logs2[k]) / 2 for k, v in logs1.items()}
         keys = {s: torch.cat([keys[s], keys1[s]]) for s in keys}
@@ -343,5 +353,5 @@ def _step(
     out = online(x1, l1)
     model.momentum_update()
     keys = model.keys(x2, l2)
-    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys)
+    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects)
     return loss, logs, keys

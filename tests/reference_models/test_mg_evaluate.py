@@ -135,3 +135,19 @@ def test_evaluate_all_protocols_on_tiny_data(tmp_path):
     again = evaluate(cfg, tmp_path / "b", protocols=["linear", "knn"], device="cpu", datasets=data,
                      show_progress=False)
     assert again["protocols"]["linear"] == p["linear"] and again["protocols"]["knn"] == p["knn"]
+
+
+def test_probe_subject_uses_each_clips_subject_and_reports_both_probes(tmp_path, capsys):
+    from reference_models.mg_contrastive.probe_subject import _subjects, main, probe_subjects
+
+    cfg = load_config(TINY)
+    tr, _ = build_datasets(cfg.data)
+    # subject ids in dataset order, as the generator assigned them
+    assert _subjects(tr, 5).tolist() == tr.base.source.subjects[tr.index].tolist()
+    res = probe_subjects(cfg, None, train_ds=tr)
+    assert set(res) == {"subject", "gesture_seen_subjects", "chance_subject"}
+    for name in ("subject", "gesture_seen_subjects"):
+        assert set(res[name]) == {"graph", "recurrent", "fused"}
+        assert all(0.0 <= v <= 100.0 for v in res[name].values())
+    assert main(["--config", str(TINY), "--out", str(tmp_path / "missing")]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -54,6 +54,41 @@ def test_info_nce_matches_loop_oracle(b, kq, d, tau, seed):
     assert float(loss) == pytest.approx(_nce_oracle(q.tolist(), k.tolist(), queue.tolist(), tau), rel=1e-9)
 
 
+@given(st.integers(1, 4), st.integers(1, 6), st.floats(0.05, 1.0), st.integers(0, 10**6))
+def test_info_nce_with_mask_matches_oracle_on_the_kept_negatives(b, kq, tau, seed):
+    g = torch.Generator().manual_seed(seed)
+    q = F.normalize(torch.randn(b, 3, generator=g, dtype=torch.float64), dim=1)
+    k = F.normalize(torch.randn(b, 3, generator=g, dtype=torch.float64), dim=1)
+    queue = F.normalize(torch.randn(kq, 3, generator=g, dtype=torch.float64), dim=1)
+    mask = torch.rand(b, kq, generator=g) < 0.5
+    loss, _ = info_nce(q, k, queue, tau, mask)
+    # oracle: each query's own InfoNCE over its kept negatives only (none kept: loss 0)
+    per = [
+        _nce_oracle([q[i].tolist()], [k[i].tolist()], queue[mask[i]].tolist(), tau) for i in range(b)
+    ]
+    assert float(loss) == pytest.approx(float(np.mean(per)), rel=1e-9, abs=1e-12)
+    assert torch.isfinite(loss)
+
+
+def test_info_nce_mask_gradient_is_finite_when_every_negative_is_masked():
+    q = F.normalize(torch.randn(2, 4), dim=1).requires_grad_(True)
+    k = F.normalize(torch.randn(2, 4), dim=1)
+    loss, acc = info_nce(q, k, F.normalize(torch.randn(3, 4), dim=1), 0.1, torch.zeros(2, 3, dtype=torch.bool))
+    loss.backward()
+    assert float(loss.detach()) == 0.0 and float(acc) == 1.0 and torch.isfinite(q.grad).all()
+
+
+def test_queue_keeps_subjects_with_its_keys():
+    q = KeyQueue(4, 1, torch.Generator().manual_seed(0), subjects=True)
+    assert (q.subjects == KeyQueue.NO_SUBJECT).all()
+    q.enqueue(torch.ones(3, 1), torch.tensor([7, 8, 9]))
+    q.enqueue(2 * torch.ones(2, 1), torch.tensor([5, 6]))
+    assert q.keys[:, 0].tolist() == [2, 1, 1, 2] and q.subjects.tolist() == [6, 8, 9, 5]
+    with pytest.raises(ValueError, match="subjects"):
+        q.enqueue(torch.ones(1, 1))
+    assert "subjects" not in KeyQueue(4, 1, torch.Generator().manual_seed(0)).state_dict()
+
+
 @given(st.lists(st.integers(1, 7), min_size=1, max_size=6), st.integers(1, 9))
 def test_queue_is_a_ring_buffer(batches, size):
     q = KeyQueue(size, 2, torch.Generator().manual_seed(0))
@@ -118,6 +153,34 @@ def test_loss_routes_queries_to_the_right_keys_and_queues(mode):
     assert len([key for key in logs if key.startswith("loss_")]) == len(expected)
     if mode == "cross":
         assert logs["loss_graph->recurrent"] == pytest.approx(cross[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["cross", "both"])
+def test_same_subject_negatives_are_only_the_queue_keys_of_the_query_subject(mode):
+    cfg, m = _tiny_model(**{"contrast.loss": mode, "contrast.negatives": "same_subject"})
+    g = torch.Generator().manual_seed(2)
+    for s in ("graph", "recurrent"):
+        size = m.queues[s].size
+        m.queues[s].enqueue(F.normalize(torch.randn(size, 8, generator=g), dim=1), torch.arange(size) % 3)
+    q = {s: torch.randn(4, 8, generator=g) for s in ("graph", "recurrent")}
+    k = {s: F.normalize(torch.randn(4, 8, generator=g), dim=1) for s in ("graph", "recurrent")}
+    subjects = torch.tensor([0, 1, 2, 1])
+    loss, logs = m.loss(q, k, subjects)
+    tau = cfg.contrast.temperature
+
+    def term(a, b):  # oracle: per query, the plain InfoNCE against its subject's keys only
+        keys, subj = m.queues[b].keys, m.queues[b].subjects
+        qa = F.normalize(q[a], dim=1)
+        return np.mean([
+            _nce_oracle([qa[i].tolist()], [k[b][i].tolist()], keys[subj == subjects[i]].tolist(), tau)
+            for i in range(4)
+        ])
+
+    pairs = [("graph", "recurrent"), ("recurrent", "graph")]
+    pairs += [("graph", "graph"), ("recurrent", "recurrent")] if mode == "both" else []
+    assert float(loss) == pytest.approx(np.mean([term(a, b) for a, b in pairs]), rel=1e-5)
+    with pytest.raises(ValueError, match="subject ids"):
+        m.loss(q, k)
 
 
 def test_single_stream_model_is_moco():

@@ -224,3 +224,22 @@ def test_batches_do_not_depend_on_worker_count(tiny_data):
     assert len(one) == len(two) == len(tiny_data[0]) // 8
     for (xa, la), (xb, lb) in zip(one, two, strict=True):
         assert torch.equal(xa, xb) and torch.equal(la, lb)
+
+
+def test_same_subject_negatives_queue_the_batch_subjects(tmp_path, tiny_data):
+    """With ``contrast.negatives = 'same_subject'`` the queues hold each key's subject: after training,
+    the queue's last entries are the subjects of the last batch, in batch order."""
+    from reference_models.mg_contrastive.data import Batch, make_loader
+
+    cfg = load_config(TINY, ["optim.epochs=1", "contrast.negatives='same_subject'", "contrast.loss='both'"])
+    res = pretrain(cfg, tmp_path, device="cpu", show_progress=False, datasets=tiny_data)
+    assert torch.isfinite(torch.tensor(res["loss"]))
+    steps = res["global_step"]
+    last = list(make_loader(tiny_data[0], cfg.optim.batch_size, seed=cfg.seed, epoch=0))[steps - 1]
+    subj = Batch.from_items(last).subjects
+    src = tiny_data[0].base.source
+    assert subj.tolist() == src.subjects[tiny_data[0].index[last["index"].numpy()]].tolist()
+    q = res["model"].queue("graph")
+    b, ptr = cfg.optim.batch_size, int(q.ptr)
+    idx = (ptr - b + torch.arange(b)) % q.size
+    assert q.subjects[idx].tolist() == subj.tolist()
