@@ -89,7 +89,8 @@ class RandomRepeat(Augmentation):
     """Repeat/loop: tile the valid clip ``k`` times from a random phase, resampled to the same length.
 
     Models the repetitiveness of micro-gestures (rubbing, scratching, shaking): the output shows ``k``
-    cycles of the clip, starting at a random frame.
+    cycles of the clip, starting at a random frame. The valid length is unchanged, so the motion
+    plays ``k`` times faster (combine with a slower :class:`RandomSpeed` to keep the tempo).
 
     .. math:: src[t] = (\\phi + t\\,k L / L) \\bmod L
     """
