@@ -8,7 +8,7 @@ generator keyed by a per-sample seed, identical on every backend.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -170,35 +170,49 @@ class RandomJointMask(Augmentation):
         return [_mask_op(ctx, joint=ranks >= count[:, None])]
 
 
-class RandomPartMask(Augmentation):
-    """Drop one whole body part per sample (e.g. a hand), chosen from ``parts``."""
+class _PartChoice(Augmentation):
+    """Base of the augmentations that pick one body part per sample from ``parts`` (default: those of
+    ``default_parts`` the layout has); the part tables are built per layout and cached."""
 
     needs_layout = True
-    primitives = ("mask",)
+    default_parts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, layout: str | SkeletonLayout | None = None, parts: Sequence[str] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(layout=layout, **kwargs)
-        self.parts = _check_parts(parts)
-        self._tables: dict[SkeletonLayout, np.ndarray] = {}
+        if parts is not None and (isinstance(parts, str) or not len(parts)):
+            raise ValueError(f"parts={parts!r}; give a non-empty list of part names")
+        self.parts = list(parts) if parts is not None else None
+        self._members: dict[SkeletonLayout, np.ndarray] = {}
         if self.layout is not None:
-            self._keep(self.layout)                   # validate part names now when the layout is known
+            self._part_members(self.layout)           # validate part names now when the layout is known
 
-    def _keep(self, lay: SkeletonLayout) -> np.ndarray:
-        """``(P, V)`` joints kept when each candidate part is dropped (cached per layout)."""
-        if lay not in self._tables:
-            parts = _parts_on(lay, self.parts, ("left_arm", "right_arm", "left_hand", "right_hand", "head",
-                                                "left_leg", "right_leg"))
-            keep = np.ones((len(parts), lay.num_joints), dtype=bool)
+    def _part_members(self, lay: SkeletonLayout) -> np.ndarray:
+        """``(P, V)`` bool: row ``i`` marks the joints of candidate part ``i`` on ``lay``."""
+        if lay not in self._members:
+            parts = self.parts
+            if parts is None:
+                parts = [p for p in self.default_parts if p in lay.parts]
+                if not parts:
+                    raise ValueError(f"layout {lay.name!r} has none of the parts {self.default_parts}; "
+                                     f"pass parts=[...]")
+            table = np.zeros((len(parts), lay.num_joints), dtype=bool)
             for i, name in enumerate(parts):
-                keep[i, list(lay.part(name))] = False
-            self._tables[lay] = keep
-        return self._tables[lay]
+                table[i, list(lay.part(name))] = True
+            self._members[lay] = table
+        return self._members[lay]
+
+
+class RandomPartMask(_PartChoice):
+    """Drop one whole body part per sample (e.g. a hand), chosen from ``parts``."""
+
+    primitives = ("mask",)
+    default_parts = ("left_arm", "right_arm", "left_hand", "right_hand", "head", "left_leg", "right_leg")
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
-        keep = self._keep(self.layout_for(ctx))
-        which = draw.integers(0, len(keep))
-        return [_mask_op(ctx, joint=keep[which])]
+        members = self._part_members(self.layout_for(ctx))
+        which = draw.integers(0, len(members))
+        return [_mask_op(ctx, joint=~members[which])]
 
 
 class RandomAxisMask(Augmentation):
@@ -227,23 +241,6 @@ class RandomFrameMask(Augmentation):
         return [_mask_op(ctx, frame=draw.random((ctx.t,)) >= rate[:, None])]
 
 
-def _check_parts(parts: Sequence[str] | None) -> list[str] | None:
-    if parts is not None and (isinstance(parts, str) or not len(parts)):
-        raise ValueError(f"parts={parts!r}; give a non-empty list of part names")
-    return list(parts) if parts is not None else None
-
-
-def _parts_on(lay: SkeletonLayout, parts: list[str] | None, default: tuple[str, ...]) -> list[str]:
-    """The candidate parts on ``lay``: ``parts`` (validated), else those of ``default`` it has."""
-    if parts is None:
-        parts = [p for p in default if p in lay.parts]
-        if not parts:
-            raise ValueError(f"layout {lay.name!r} has none of the parts {default}; pass parts=[...]")
-    for name in parts:
-        lay.part(name)
-    return parts
-
-
 def _partners(ctx: Context, draw: Draw) -> np.ndarray:
     if ctx.n < 2:
         return np.arange(ctx.n, dtype=np.int64)
@@ -251,7 +248,7 @@ def _partners(ctx: Context, draw: Draw) -> np.ndarray:
     return np.asarray((np.arange(ctx.n) + shift) % ctx.n, dtype=np.int64)
 
 
-class RandomPartMix(Augmentation):
+class RandomPartMix(_PartChoice):
     """Cross-sample part mixing: one body part of each sample is taken from another sample of the batch.
 
     The partner's part is moved by the difference of the two body centres and time-normalised to the
@@ -259,30 +256,12 @@ class RandomPartMix(Augmentation):
     on the batch (a batch of one is unchanged).
     """
 
-    needs_layout = True
     primitives = ("mix",)
     batch_dependent = True
-
-    def __init__(self, layout: str | SkeletonLayout | None = None, parts: Sequence[str] | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(layout=layout, **kwargs)
-        self.parts = _check_parts(parts)
-        self._tables: dict[SkeletonLayout, np.ndarray] = {}
-        if self.layout is not None:
-            self._mixed(self.layout)                  # validate part names now when the layout is known
-
-    def _mixed(self, lay: SkeletonLayout) -> np.ndarray:
-        """``(P, V)`` joints taken from the partner for each candidate part (cached per layout)."""
-        if lay not in self._tables:
-            parts = _parts_on(lay, self.parts, ("left_arm", "right_arm", "left_hand", "right_hand", "head"))
-            mixed = np.zeros((len(parts), lay.num_joints), dtype=bool)
-            for i, name in enumerate(parts):
-                mixed[i, list(lay.part(name))] = True
-            self._tables[lay] = mixed
-        return self._tables[lay]
+    default_parts = ("left_arm", "right_arm", "left_hand", "right_hand", "head")
 
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
-        mixed = self._mixed(self.layout_for(ctx))
+        mixed = self._part_members(self.layout_for(ctx))
         partner = _partners(ctx, draw)
         which = draw.integers(0, len(mixed))
         c = ctx.centre()
