@@ -24,12 +24,7 @@ from reference_models.mg_contrastive.evaluate import (
 TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @given(st.integers(1, 30), st.integers(2, 8), st.integers(0, 10**6))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from reference_models.mg_contrastive.config import load_config
 from reference_models.mg_contrastive.data import build_datasets
@@ -43,12 +42,7 @@ QUICK = [
 PROTOCOLS = ["linear", "knn", "finetune", "semi"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _imigue_sets(cache: Path) -> list[str]:

@@ -21,12 +21,7 @@ from reference_models.mg_contrastive.train import lr_factor, pretrain
 TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
