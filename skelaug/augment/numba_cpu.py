@@ -804,53 +804,71 @@ def _mean(x: Any, lengths: Any, dims: int, joints: Any, total: Any, cnt: Any, fi
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, ninf: Any, pinf: Any) -> int:
+def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, low: Any, high: Any, mag: Any,
+                 sign: int) -> int:
     """Fold positions ``j < count`` of a channels-last slab into ``acc = [h0, l0, h1, l1, h2, l2]``;
-    returns how many were present. Compare-and-select, not ``max``/``min`` (whose NaN handling costs a
-    dependent branch per element; inputs are validated finite before statistics are taken)."""
+    returns how many were present.
+
+    ``xs`` is the slab's float bits as signed integers (``int32`` for float32, ``int64`` for float64),
+    and the extremes are taken over *order keys* ``k = b ^ ((b >> sign) & mag)``, which sort exactly
+    as the floats do (a monotone bijection on finite values and infinities; inputs are validated
+    finite first). Integer max/min reductions vectorise; float compare-and-select reductions do not
+    (numba's LLVM keeps them scalar even with fast-math flags: 1.2 ms vs 0.23 ms per batch here).
+    Presence is ``(b0 | b1 | b2) & mag != 0``: some coordinate is not +-0, as ``x != 0.0`` says.
+    """
     h0, l0, h1, l1, h2, l2 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]
     c = 0
     for j in range(count):
         o = j * nc
-        x0 = xs[o]
-        x1 = xs[o + 1 if dims > 1 else o]
-        x2 = xs[o + 2 if dims > 2 else o]
-        p = (x0 != 0.0) | (x1 != 0.0) | (x2 != 0.0)
+        b0 = xs[o]
+        b1 = xs[o + 1 if dims > 1 else o]
+        b2 = xs[o + 2 if dims > 2 else o]
+        p = ((b0 | b1 | b2) & mag) != 0
         c += 1 if p else 0
-        y0, z0 = (x0, x0) if p else (ninf, pinf)
-        y1, z1 = (x1, x1) if p else (ninf, pinf)
-        y2, z2 = (x2, x2) if p else (ninf, pinf)
-        h0 = y0 if y0 > h0 else h0
-        l0 = z0 if z0 < l0 else l0
-        h1 = y1 if y1 > h1 else h1
-        l1 = z1 if z1 < l1 else l1
-        h2 = y2 if y2 > h2 else h2
-        l2 = z2 if z2 < l2 else l2
+        k0 = b0 ^ ((b0 >> sign) & mag)
+        k1 = b1 ^ ((b1 >> sign) & mag)
+        k2 = b2 ^ ((b2 >> sign) & mag)
+        h0 = max(h0, k0 if p else low)
+        l0 = min(l0, k0 if p else high)
+        h1 = max(h1, k1 if p else low)
+        l1 = min(l1, k1 if p else high)
+        h2 = max(h2, k2 if p else low)
+        l2 = min(l2, k2 if p else high)
     acc[0], acc[1], acc[2], acc[3], acc[4], acc[5] = h0, l0, h1, l1, h2, l2
     return c
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _extent(x: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, first: int, stop: int) -> None:
-    """Samples ``first..stop-1``: max ``hi[n]`` and min ``lo[n]`` of each coordinate (``dims <= 3``) over
-    present joints, and their count (exact: min and max in the input dtype)."""
-    num_n, num_m, num_t, nv, nc = x.shape
-    xf = x.reshape(num_n, num_m, num_t * nv * nc)
-    acc = np.empty(6, dtype=x.dtype)
-    ninf, pinf = x.dtype.type(-np.inf), x.dtype.type(np.inf)
+def _extent(xi: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, low: Any, high: Any, sign: int,
+            first: int, stop: int) -> None:
+    """Samples ``first..stop-1``: the order keys (see :func:`_extent_rows`) of the max ``hi[n]`` and min
+    ``lo[n]`` of each coordinate (``dims <= 3``) over present joints, and their count. ``xi`` is the
+    batch's float bits as signed integers of the same width (exact: no arithmetic on the values);
+    ``low`` / ``high`` are that integer type's extremes and ``sign`` its width minus one."""
+    num_n, num_m, num_t, nv, nc = xi.shape
+    xf = xi.reshape(num_n, num_m, num_t * nv * nc)
+    acc = np.empty(6, dtype=xi.dtype)
+    mag = high
     for n in range(first, stop):
-        acc[0::2] = -np.inf
-        acc[1::2] = np.inf
+        acc[0::2] = low
+        acc[1::2] = high
         c = 0
         for m in range(num_m):
             count = lengths[n] * nv
             if nc == 3 and dims == 3:              # the common case, with a constant stride
-                c += _extent_rows(xf[n, m], count, 3, 3, acc, ninf, pinf)
+                c += _extent_rows(xf[n, m], count, 3, 3, acc, low, high, mag, sign)
             else:
-                c += _extent_rows(xf[n, m], count, nc, dims, acc, ninf, pinf)
+                c += _extent_rows(xf[n, m], count, nc, dims, acc, low, high, mag, sign)
         hi[n, 0], hi[n, 1], hi[n, 2] = acc[0], acc[2], acc[4]
         lo[n, 0], lo[n, 1], lo[n, 2] = acc[1], acc[3], acc[5]
         cnt[n] = c
+
+
+def _from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """Invert the order keys of :func:`_extent_rows` (the map is its own inverse) back to floats."""
+    bits = keys.dtype.itemsize * 8
+    mag = np.array((1 << (bits - 1)) - 1, dtype=keys.dtype)
+    return (keys ^ ((keys >> (bits - 1)) & mag)).view(dtype).astype(np.float64)
 
 
 def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
@@ -871,9 +889,12 @@ def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequen
         return total / np.maximum(cnt, 1.0)[:, None], cnt > 0
     sub = work if joints is None else np.ascontiguousarray(work[:, :, :, idx, :dims])
     if dims <= 3:
-        hi, lo = np.full((n, 3), -np.inf), np.full((n, 3), np.inf)
-        _parallel(_extent, (sub, lens, dims, hi, lo, cnt), n, sub.size)
-        hi, lo = hi[:, :dims], lo[:, :dims]
+        ints = np.int32 if sub.dtype == np.float32 else np.int64
+        hik, lok = np.zeros((n, 3), dtype=ints), np.zeros((n, 3), dtype=ints)
+        info = np.iinfo(ints)
+        _parallel(_extent, (sub.view(ints), lens, dims, hik, lok, cnt, ints(info.min), ints(info.max), info.bits - 1),
+                  n, sub.size)
+        hi, lo = _from_keys(hik[:, :dims], sub.dtype), _from_keys(lok[:, :dims], sub.dtype)
     else:
         hi, lo, cnt = _extent_slow(sub, lens, dims)
     found = cnt > 0

@@ -216,6 +216,33 @@ def test_batch_statistics_match_numpy(batch, seed, what, subset):
     np.testing.assert_allclose(got_val, want_val, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extent_order_keys_on_float_edge_values(dtype):
+    """The extent compares float bit patterns as integers: check the values where that could go wrong
+    (signed zeros, subnormals, the largest finite values, negatives only) against the NumPy path."""
+    fi = np.finfo(dtype)
+    x = np.zeros((4, 1, 3, 2, 3), dtype=dtype)
+    x[0, 0, 0, 0] = [-0.0, -0.0, -0.0]                 # -0 everywhere: missing, not present
+    x[0, 0, 1, 0] = [-0.0, 5.0, -3.0]                  # present, with a -0 coordinate
+    x[0, 0, 2, 1] = [fi.smallest_subnormal, -fi.smallest_subnormal, 0.0]
+    x[1, 0, :, :] = -np.arange(1, 19, dtype=dtype).reshape(3, 2, 3)   # all negative
+    big = fi.max / 4
+    x[2, 0, 0, 0] = [big, -big, fi.tiny]
+    x[2, 0, 1, 1] = [-big, big, -fi.tiny]              # sample 3: nothing present
+    lengths = np.array([3, 2, 3, 3])
+    got, got_found = numba_cpu.reduce_present(x, lengths, 3, None, "extent")
+    fast = backends.numpy_reducer
+    backends.numpy_reducer = None
+    try:
+        want, want_found = _reduce_present(x, lengths, 3, None, "extent")
+    finally:
+        backends.numpy_reducer = fast
+    np.testing.assert_array_equal(got_found, [True, True, True, False])
+    np.testing.assert_array_equal(got_found, want_found)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, [5.0, 9.0, 2.0 * float(big), 0.0])   # closed form
+
+
 # ------------------------------------------------------------------------------ backend choice
 def test_automatic_backend_choice_and_overrides():
     x = np.zeros((1, 1, 4, 25, 3), np.float32)
