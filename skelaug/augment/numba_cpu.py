@@ -868,7 +868,7 @@ def _from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
     """Invert the order keys of :func:`_extent_rows` (the map is its own inverse) back to floats."""
     bits = keys.dtype.itemsize * 8
     mag = np.array((1 << (bits - 1)) - 1, dtype=keys.dtype)
-    return (keys ^ ((keys >> (bits - 1)) & mag)).view(dtype).astype(np.float64)
+    return np.asarray((keys ^ ((keys >> (bits - 1)) & mag)).view(dtype), dtype=np.float64)
 
 
 def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
