@@ -219,7 +219,7 @@ def test_batch_statistics_match_numpy(batch, seed, what, subset):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_extent_order_keys_on_float_edge_values(dtype):
     """The extent compares float bit patterns as integers: check the values where that could go wrong
-    (signed zeros, subnormals, the largest finite values, negatives only) against the NumPy path."""
+    (signed zeros, subnormals, large finite values, negatives only) against the NumPy path."""
     fi = np.finfo(dtype)
     x = np.zeros((4, 1, 3, 2, 3), dtype=dtype)
     x[0, 0, 0, 0] = [-0.0, -0.0, -0.0]                 # -0 everywhere: missing, not present
@@ -228,7 +228,7 @@ def test_extent_order_keys_on_float_edge_values(dtype):
     x[1, 0, :, :] = -np.arange(1, 19, dtype=dtype).reshape(3, 2, 3)   # all negative
     big = fi.max / 4
     x[2, 0, 0, 0] = [big, -big, fi.tiny]
-    x[2, 0, 1, 1] = [-big, big, -fi.tiny]              # sample 3: nothing present
+    x[2, 0, 1, 1] = [-big, big, -fi.tiny]              # sample 3 stays all zero: nothing present
     lengths = np.array([3, 2, 3, 3])
     got, got_found = numba_cpu.reduce_present(x, lengths, 3, None, "extent")
     fast = backends.numpy_reducer
