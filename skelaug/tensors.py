@@ -88,11 +88,12 @@ _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
 def check_finite(x: Array, name: str = "x") -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or Inf, naming the first offending index."""
+    xs: Array = x
     if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.dtype in _NUMPY_FLOATS:
-        x = x.detach().numpy()      # a view; NumPy's check is 20x faster than torch's on CPU here
-    bad = ~torch.isfinite(x) if isinstance(x, torch.Tensor) else ~np.isfinite(x)
+        xs = x.detach().numpy()     # a view; NumPy's check is 20x faster than torch's on CPU here
+    bad = ~torch.isfinite(xs) if isinstance(xs, torch.Tensor) else ~np.isfinite(xs)
     if bool(bad.any()):
-        idx = tuple(int(i) for i in (bad.nonzero()[0] if isinstance(x, torch.Tensor) else np.argwhere(bad)[0]))
+        idx = tuple(int(i) for i in (bad.nonzero()[0] if isinstance(xs, torch.Tensor) else np.argwhere(bad)[0]))
         raise ValueError(
             f"{name} contains NaN or Inf (first at index {idx}); missing joints must be encoded as all-zero "
             f"coordinates, e.g. x = np.nan_to_num(x, nan=0.0)"
