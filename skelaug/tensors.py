@@ -88,7 +88,7 @@ _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
 def check_finite(x: Array, name: str = "x") -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or Inf, naming the first offending index."""
-    xs: Array = x
+    xs: np.ndarray | torch.Tensor = x
     if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.dtype in _NUMPY_FLOATS:
         xs = x.detach().numpy()     # a view; NumPy's check is 20x faster than torch's on CPU here
     bad = ~torch.isfinite(xs) if isinstance(xs, torch.Tensor) else ~np.isfinite(xs)
