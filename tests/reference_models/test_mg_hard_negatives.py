@@ -40,8 +40,8 @@ def _nce_oracle(q, k, negatives_per_query, tau):
 
 # ------------------------------------------------------------------------------------ info_nce
 def test_info_nce_hard_negatives_closed_form_by_hand():
-    # query 0: positive 1, queue (0, -1), own hard negatives (-1, 0); query 1: positive 0, queue (1, 0),
-    # own hard negative 1 ranked level with the positive... tau = 0.5
+    # dot products (tau = 0.5): query 0: positive 1, queue (0, -1), its hard negatives (-1, 0);
+    # query 1: positive 0, queue (1, 0), its hard negatives (1, -1)
     q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     k = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     queue = torch.tensor([[0.0, 1.0], [-1.0, 0.0]])
@@ -226,7 +226,7 @@ def test_unknown_hard_negatives_value_is_a_clear_config_error():
 
 
 # ------------------------------------------------------------------------------------ training
-pytest_plain = pytest.mark.usefixtures("one_torch_thread")
+one_thread = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return [{k: v for k, v in r.items() if k != "clips_per_s"} for r in csv.DictReader(f)]
 
 
-@pytest_plain
+@one_thread
 def test_none_never_builds_hard_negatives(tmp_path, tiny_data, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("hard negatives built with contrast.hard_negatives = 'none'")
@@ -250,7 +250,7 @@ def test_none_never_builds_hard_negatives(tmp_path, tiny_data, monkeypatch):
     assert not any(k.startswith("hacc_") for k in _rows(tmp_path / "metrics.csv")[0])
 
 
-@pytest_plain
+@one_thread
 @pytest.mark.parametrize("sets", [['contrast.hard_negatives="static"', 'model.input="position+velocity"'],
                                   ['contrast.hard_negatives="static+shuffled"', "contrast.symmetric=true"]],
                          ids=["static-velocity", "both-symmetric"])
