@@ -193,10 +193,18 @@ class ContrastConfig:
     (``same_subject``, as subject-aware contrastive learning, Cheng et al. 2020): then who performs a
     clip cannot tell it from its negatives, so the features are not pushed to encode the subject. Uses
     the datasets' subject ids (not the class labels); a clip without one counts as its own subject.
+
+    ``hard_negatives``: motion-forcing hard negatives (static / shuffled-frame negatives as in video
+    self-supervision, cf. Background Erasing, Wang et al. CVPR 2021). Besides the queue, each query
+    is contrasted with momentum keys of its *own* key view with the motion destroyed: ``static`` (one
+    random valid frame held over the valid length, so the velocity input is zero), ``shuffled`` (the
+    valid frames in a random order) or ``static+shuffled`` (both: two extra negatives per query).
+    Static pose then cannot tell the positive from them. ``none`` (default) trains exactly as before.
     """
 
     loss: Literal["cross", "within", "both"] = "cross"
     negatives: Literal["all", "same_subject"] = "all"
+    hard_negatives: Literal["none", "static", "shuffled", "static+shuffled"] = "none"
     queue_size: int = 16384
     temperature: float = 0.07
     momentum: float = 0.999

@@ -1,7 +1,8 @@
 """Data for the reference model: datasets from the config, seeded loaders, batched views, normalisation.
 
 Seeding: a batch's clips are fixed by ``(seed, epoch)`` (the epoch order) and the global step; its two
-augmented views by ``numpy.random.default_rng([seed, VIEW, epoch, step, rank, view])``. Nothing draws
+augmented views by ``numpy.random.default_rng([seed, VIEW, epoch, step, rank, view])``, their hard
+negatives (``contrast.hard_negatives``) by ``default_rng([seed, HARD, epoch, step, rank, view])``. Nothing draws
 from global state and nothing depends on the number of DataLoader workers, so a resumed run sees the
 same batches and views as an uninterrupted one.
 """
@@ -12,7 +13,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -30,6 +31,8 @@ __all__ = [
     "build_augment",
     "build_datasets",
     "class_balanced_subset",
+    "destroy_motion",
+    "hard_negative_views",
     "make_loader",
     "make_views",
     "normalize_batch",
@@ -38,7 +41,7 @@ __all__ = [
 ]
 
 # purposes of the derived random streams (first entry after the seed)
-VIEW, LOADER, INIT, QUEUE, PROBE, FINETUNE, SUBSET = range(7)
+VIEW, LOADER, INIT, QUEUE, PROBE, FINETUNE, SUBSET, HARD = range(8)
 
 
 def stream_seed(*key: int) -> int:
@@ -437,6 +440,88 @@ def make_views(
         x, n = x.to(device), n.to(device)
         out.append((_finish(cfg, x, n, layout), n))
     return out
+
+
+MotionKill = Literal["static", "shuffled"]
+
+
+def destroy_motion(x: Tensor, lengths: Tensor, kind: MotionKill, rng: np.random.Generator) -> Tensor:
+    r"""The clips ``x`` with their motion destroyed and their frame content kept.
+
+    For clip :math:`n` with valid length :math:`L_n`, output frame :math:`t < L_n` is input frame
+    :math:`\pi_n(t)` (every person and channel), and padded frames :math:`t \ge L_n` are zero:
+
+    * ``static``: :math:`\pi_n(t) = f_n` for one valid frame :math:`f_n \sim U\{0, .., L_n - 1\}`
+      (the clip frozen in one of its poses);
+    * ``shuffled``: :math:`\pi_n` a uniformly random permutation of :math:`0, .., L_n - 1` (the
+      same poses in a random order; for :math:`L_n \ge 2` it may be the identity, with probability
+      :math:`1 / L_n!`).
+
+    The draws take clips in order from ``rng``: one ``integers(L_n)`` (static) or one
+    ``permutation(L_n)`` (shuffled) per clip with :math:`L_n \ge 1`.
+
+    Args:
+        x: Clips ``(N, M, T, V, C)``, zero-padded after their valid lengths.
+        lengths: Valid lengths ``(N,)``, in ``0..T``.
+        kind: ``"static"`` or ``"shuffled"``.
+        rng: The random stream.
+
+    Returns:
+        A new tensor like ``x`` (the input is not modified); the lengths are unchanged.
+
+    Example:
+        >>> x = torch.arange(1.0, 5.0).view(1, 1, 4, 1, 1)  # frames 1, 2, 3, 4
+        >>> y = destroy_motion(x, torch.tensor([3]), "static", np.random.default_rng(0))
+        >>> y.flatten().tolist()  # one of the 3 valid frames, held; the padded frame stays 0
+        [3.0, 3.0, 3.0, 0.0]
+        >>> sorted(destroy_motion(x, torch.tensor([3]), "shuffled", np.random.default_rng(0)).flatten().tolist())
+        [0.0, 1.0, 2.0, 3.0]
+    """
+    if kind not in ("static", "shuffled"):
+        raise ValueError(f"kind={kind!r}; use 'static' or 'shuffled'")
+    if x.dim() != 5:
+        raise ValueError(f"x has shape {tuple(x.shape)}; expected (N, M, T, V, C)")
+    n, m, t, v, c = x.shape
+    lens = lengths.detach().cpu().numpy().astype(np.int64)
+    if lens.shape != (n,) or (lens < 0).any() or (lens > t).any():
+        raise ValueError(f"lengths {lens.tolist()}: expected {n} values in 0..{t}")
+    src = np.tile(np.arange(t, dtype=np.int64), (n, 1))  # (N, T): source frame of each output frame
+    for i, length in enumerate(lens.tolist()):
+        if length >= 1:
+            src[i, :length] = rng.integers(length) if kind == "static" else rng.permutation(length)
+    idx = torch.from_numpy(src).to(x.device)[:, None, :, None, None].expand(n, m, t, v, c)
+    y = torch.gather(x, 2, idx)
+    valid = torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None]  # (N, T)
+    return torch.where(valid[:, None, :, None, None], y, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def hard_negative_views(
+    cfg: Config, x: Tensor, lengths: Tensor, layout: str, *, epoch: int, step: int, rank: int, view: int
+) -> Tensor:
+    """The motion-destroyed copies of a finished view (``contrast.hard_negatives``), input-ready.
+
+    ``x`` ``(N, M, T, V, C')`` is a view from :func:`make_views` (normalised, with velocity channels
+    when ``model.input = "position+velocity"``). Its position channels (the first ``C' - D``) go
+    through :func:`destroy_motion` once per kind of ``cfg.contrast.hard_negatives`` (in the order
+    written, e.g. static then shuffled), then the velocity is recomputed from the new frame order
+    (zero for a static clip). The normalisation is the key view's own (centre and scale of a clip do
+    not depend on its frame order), so a hard negative differs from its key view by the motion only.
+
+    Returns:
+        ``(H, N, M, T, V, C')`` with ``H`` the number of kinds; the lengths are ``lengths``.
+    """
+    kinds = cfg.contrast.hard_negatives.split("+")
+    if cfg.contrast.hard_negatives == "none":
+        raise ValueError("contrast.hard_negatives = 'none': there are no hard negatives to build")
+    rng = np.random.default_rng([cfg.seed, HARD, epoch, step, rank, view])
+    vel = cfg.model.input == "position+velocity"
+    d = layouts.get(layout).dim
+    pos = x[..., : x.size(-1) - d] if vel else x
+    out = []
+    for kind in kinds:
+        y = destroy_motion(pos, lengths, cast(MotionKill, kind), rng)
+        out.append(add_velocity(y, lengths, d) if vel else y)
+    return torch.stack(out)
 
 
 def prepare(cfg: Config, batch: Batch, layout: str, device: torch.device) -> tuple[Tensor, Tensor]:

@@ -208,24 +208,47 @@ class KeyQueue(nn.Module):
 
 
 def info_nce(
-    q: Tensor, k: Tensor, queue: Tensor, temperature: float, mask: Tensor | None = None
+    q: Tensor,
+    k: Tensor,
+    queue: Tensor,
+    temperature: float,
+    mask: Tensor | None = None,
+    hard: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    r"""MoCo's InfoNCE: each query's positive key against the queue's negatives.
+    r"""MoCo's InfoNCE: each query's positive key against the queue's negatives (and its own hard ones).
 
     .. math::
 
         \mathcal L = -\frac1B \sum_i \log
-        \frac{\exp(q_i \cdot k_i / \tau)}{\exp(q_i \cdot k_i / \tau) + \sum_{j \in N_i} \exp(q_i \cdot n_j / \tau)}
+        \frac{e^{q_i \cdot k_i / \tau}}{e^{q_i \cdot k_i / \tau} + \sum_{j \in N_i} e^{q_i \cdot n_j / \tau}
+        + \sum_{h=1}^{H} e^{q_i \cdot h_{ih} / \tau}}
 
     with ``q``, ``k`` ``(B, D)`` and ``queue`` ``(K, D)`` L2-normalised; ``N_i`` is every queue entry, or
-    those where ``mask[i, j]`` (``(B, K)`` bool) is true. Returns the loss and the
-    instance-discrimination accuracy (positive ranked first).
+    those where ``mask[i, j]`` (``(B, K)`` bool) is true. ``hard`` ``(B, H, D)`` (optional, normalised)
+    adds per-query negatives :math:`h_{i1}, .., h_{iH}` (query :math:`i`'s own, never masked): the
+    logits are ``[q_i.k_i, q_i.n_1, .., q_i.n_K, q_i.h_i1, .., q_i.h_iH] / tau`` and the target is
+    entry 0. Without ``hard`` (or with ``H = 0``) it is plain MoCo. Returns the loss and the
+    instance-discrimination accuracy (positive ranked first among all ``1 + K + H`` logits).
+
+    Example:
+        >>> import math
+        >>> q = torch.tensor([[1.0, 0.0]])  # positive 1, queue entry 0, hard negative -1 (tau = 1)
+        >>> loss, acc = info_nce(q, q, torch.tensor([[0.0, 1.0]]), 1.0, hard=torch.tensor([[[-1.0, 0.0]]]))
+        >>> round(float(loss), 6) == round(-math.log(math.e / (math.e + 1 + math.exp(-1))), 6), float(acc)
+        (True, 1.0)
     """
     l_pos = (q * k).sum(dim=1, keepdim=True)  # (B, 1)
     l_neg = q @ queue.t()  # (B, D) @ (D, K) -> (B, K)
     if mask is not None:
         l_neg = l_neg.masked_fill(~mask, float("-inf"))
-    logits = torch.cat([l_pos, l_neg], dim=1) / temperature  # (B, 1 + K)
+    parts = [l_pos, l_neg]
+    if hard is not None:
+        if hard.dim() != 3 or hard.shape[0] != q.size(0) or hard.shape[2] != q.size(1):
+            raise ValueError(
+                f"hard has shape {tuple(hard.shape)}; expected (B, H, D) = ({q.size(0)}, H, {q.size(1)})"
+            )
+        parts.append(torch.einsum("bd,bhd->bh", q, hard))  # (B, H)
+    logits = torch.cat(parts, dim=1) / temperature  # (B, 1 + K [+ H])
     target = torch.zeros(q.size(0), dtype=torch.long, device=q.device)
     acc = (logits.argmax(dim=1) == 0).to(q.dtype).mean()
     return F.cross_entropy(logits, target), acc
@@ -282,14 +305,39 @@ class DualStreamMoCo(nn.Module):
         """Normalised momentum keys ``{stream: (N, D)}``."""
         return {k: F.normalize(p, dim=1) for k, (_, p) in self.target(x, lengths).items()}
 
+    @torch.no_grad()
+    def keys_with_hard(
+        self, x: Tensor, lengths: Tensor, hard: Tensor
+    ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """Momentum keys of ``x`` ``(N, ...)`` and of its hard negatives ``hard`` ``(H, N, ...)`` (same lengths).
+
+        One forward of the ``(1 + H) N`` clips, so that batch-norm layers (train mode) normalise the
+        keys and their hard negatives with the same batch statistics. Returns ``{stream: (N, D)}`` and
+        ``{stream: (N, H, D)}`` (normalised), the latter for :func:`info_nce`'s ``hard``.
+        """
+        h, n = int(hard.size(0)), int(x.size(0))
+        if hard.shape[1:] != x.shape:
+            raise ValueError(f"hard has shape {tuple(hard.shape)}; expected (H, *{tuple(x.shape)})")
+        both = self.keys(torch.cat([x, hard.flatten(0, 1)]), lengths.repeat(1 + h))
+        keys = {s: kk[:n] for s, kk in both.items()}
+        negs = {s: kk[n:].view(h, n, -1).transpose(0, 1) for s, kk in both.items()}
+        return keys, negs
+
     def loss(
-        self, queries: dict[str, Tensor], keys: dict[str, Tensor], subjects: Tensor | None = None
+        self,
+        queries: dict[str, Tensor],
+        keys: dict[str, Tensor],
+        subjects: Tensor | None = None,
+        hard: dict[str, Tensor] | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
         """The contrastive loss of ``cfg.contrast.loss`` from projections ``queries`` and normalised ``keys``.
 
         With ``contrast.negatives = "same_subject"``, ``subjects`` ``(B,)`` are the queries' subject ids and
-        only queue keys of the same subject are negatives. Returns the loss and its terms
-        (``"<query>-><key>"``) with their accuracies for logging.
+        only queue keys of the same subject are negatives. ``hard`` ``{stream: (B, H, D)}`` (normalised
+        momentum keys of the motion-destroyed key views, :meth:`keys_with_hard`) adds per-query negatives
+        to every term: the term ``a -> b`` uses stream ``b``'s, as it uses ``b``'s key and queue. Returns
+        the loss and its terms (``"<query>-><key>"``) with their accuracies for logging; with ``hard``
+        also ``hacc_<query>-><key>``, the fraction of queries whose positive beats all its hard negatives.
         """
         q = {k: F.normalize(v, dim=1) for k, v in queries.items()}
         names = self.stream_names
@@ -307,10 +355,16 @@ class DualStreamMoCo(nn.Module):
                 if subjects is None:
                     raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
                 mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
-            lo, acc = info_nce(q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask)
+            hk = None if hard is None else hard[ks]
+            lo, acc = info_nce(q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask, hk)
             total = total + lo
             logs[f"loss_{qs}->{ks}"] = float(lo.detach())
             logs[f"acc_{qs}->{ks}"] = float(acc)
+            if hk is not None:
+                with torch.no_grad():
+                    pos = (q[qs] * keys[ks]).sum(dim=1)
+                    beats = pos > torch.einsum("bd,bhd->bh", q[qs], hk).amax(dim=1)
+                logs[f"hacc_{qs}->{ks}"] = float(beats.to(pos.dtype).mean())
         return total / len(pairs), logs
 
 

@@ -4,7 +4,9 @@ One optimiser step (``B`` clips; shapes per rank):
 
 1. two views of the batch, augmented in one skelaug call each and normalised: ``(B, M, T, V, C)``;
 2. queries: online streams + heads on view 1 -> ``q_s`` ``(B, D)``;
-3. momentum update of the key encoder, keys on view 2 -> ``k_s`` ``(B, D)`` (normalised);
+3. momentum update of the key encoder, keys on view 2 -> ``k_s`` ``(B, D)`` (normalised); with
+   ``contrast.hard_negatives``, also keys of view 2's motion-destroyed copies -> ``(B, H, D)``, extra
+   negatives of each query (in the same key-encoder forward, never enqueued);
 4. loss (``contrast.loss``), backward, SGD step, per-step learning rate;
 5. keys of all ranks gathered (rank order) and enqueued into each stream's queue.
 
@@ -36,6 +38,7 @@ from reference_models.mg_contrastive.data import (
     build_datasets,
     dataset_info,
     describe,
+    hard_negative_views,
     input_channels,
     make_loader,
     make_views,
@@ -273,7 +276,16 @@ def _loop(
             views = make_views(
                 cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
             )
-            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric, batch.subjects)
+            hard = None
+            if cfg.contrast.hard_negatives != "none":  # the key views' motion-destroyed copies
+                key_views = (0, 1) if cfg.contrast.symmetric else (1,)
+                hard = {
+                    v: hard_negative_views(
+                        cfg, *views[v], layout, epoch=epoch, step=counters["step"], rank=info.rank, view=v
+                    )
+                    for v in key_views
+                }
+            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric, batch.subjects, hard)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
@@ -333,25 +345,38 @@ def _step(
     views: list[tuple[torch.Tensor, torch.Tensor]],
     symmetric: bool,
     subjects: torch.Tensor | None = None,
+    hard: dict[int, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
-    """Loss of one batch; returns the loss, its logged terms and the keys to enqueue (view 2's)."""
+    """Loss of one batch; returns the loss, its logged terms and the keys to enqueue (view 2's).
+
+    ``hard`` maps a view index to its hard negatives ``(H, B, ...)`` (:func:`hard_negative_views`):
+    view 1's (index 1) for the queries of view 0, and view 0's too when ``symmetric``. Their momentum
+    keys are computed with the view's keys (:meth:`DualStreamMoCo.keys_with_hard`) and never enqueued.
+    """
+
+    def keys_of(v: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+        x, n = views[v]
+        if hard is None:
+            return model.keys(x, n), None
+        return model.keys_with_hard(x, n, hard[v])
+
     (x1, l1), (x2, l2) = views
     if symmetric:  # both directions in one forward of the concatenated views (one DDP forward per step)
         b = x1.size(0)
         model.momentum_update()
-        keys = model.keys(x2, l2)
+        keys, hard2 = keys_of(1)
         both = online(torch.cat([x1, x2]), torch.cat([l1, l2]))
-        keys1 = model.keys(x1, l1)
+        keys1, hard1 = keys_of(0)
         q1 = {s: p[:b] for s, (_, p) in both.items()}
         q2 = {s: p[b:] for s, (_, p) in both.items()}
-        loss1, logs1 = model.loss(q1, keys, subjects)
-        loss2, logs2 = model.loss(q2, keys1, subjects)
+        loss1, logs1 = model.loss(q1, keys, subjects, hard2)
+        loss2, logs2 = model.loss(q2, keys1, subjects, hard1)
         loss = (loss1 + loss2) / 2
         logs = {k: (v + logs2[k]) / 2 for k, v in logs1.items()}
         keys = {s: torch.cat([keys[s], keys1[s]]) for s in keys}
         return loss, logs, keys
     out = online(x1, l1)
     model.momentum_update()
-    keys = model.keys(x2, l2)
-    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects)
+    keys, hard2 = keys_of(1)
+    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects, hard2)
     return loss, logs, keys
