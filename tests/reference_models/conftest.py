@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+
+#: The tiny pre-training config the training tests run end to end.
+TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 
 
 @pytest.fixture
@@ -15,3 +20,12 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> Any:
+    """The tiny config's datasets, built once per test session."""
+    from reference_models.mg_contrastive.config import load_config
+    from reference_models.mg_contrastive.data import build_datasets
+
+    return build_datasets(load_config(TINY).data)

@@ -18,7 +18,6 @@ from reference_models.mg_contrastive import train as train_mod
 from reference_models.mg_contrastive.config import ConfigError, load_config
 from reference_models.mg_contrastive.data import (
     add_velocity,
-    build_datasets,
     destroy_motion,
     hard_negative_views,
 )
@@ -227,11 +226,6 @@ def test_unknown_hard_negatives_value_is_a_clear_config_error():
 
 # ------------------------------------------------------------------------------------ training
 one_thread = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def tiny_data():
-    return build_datasets(load_config(TINY).data)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -24,11 +24,6 @@ TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/co
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def tiny_data():
-    return build_datasets(load_config(TINY).data)
-
-
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
