@@ -58,6 +58,10 @@ _DEFAULTS: dict[str, str | None] = {"numpy": None, "torch": None}
 numpy_reducer: Callable[[np.ndarray, np.ndarray, int, Sequence[int] | None, str],
                         tuple[np.ndarray, np.ndarray]] | None = None
 
+#: Optional one-pass check of a NumPy batch: finiteness, body size and body centre together
+#: (``skelaug.augment.numba_cpu.scan_batch``, registered by the numba backend).
+numpy_scanner: Callable[[np.ndarray, np.ndarray, int, Sequence[int] | None], Any] | None = None
+
 
 def register_backend(backend: Backend, *, overwrite: bool = False) -> None:
     """Register an executor under ``backend.name``."""

@@ -27,7 +27,7 @@ from skelaug.augment import backends as _backends
 from skelaug.augment._rng import GeneratorLike, as_generator
 from skelaug.augment.ops import Op, Program, identity_params, where_applied
 from skelaug.layouts import SkeletonLayout
-from skelaug.tensors import Array, check_lengths, check_skeleton, restore_rank
+from skelaug.tensors import Array, check_finite, check_lengths, check_skeleton, restore_rank
 
 __all__ = ["AUGMENTATIONS", "Augmentation", "Context", "from_dict"]
 
@@ -77,6 +77,31 @@ def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int
             lo_n = np.where(wn > 0, xn, np.inf).min(axis=(1, 2, 3), initial=np.inf)
         val_n = np.where(cnt_n > 0, hi_n - lo_n, 0.0).max(axis=-1)
     return val_n, cnt_n[:, 0] > 0
+
+
+def _check_finite_and_scan(x: Any, lengths: np.ndarray, dims: int, layout: SkeletonLayout | None) -> Any:
+    """Raise as :func:`~skelaug.tensors.check_finite` if ``x`` holds NaN or Inf.
+
+    For float32/float64 arrays in host memory, with the numba backend present, this is one read of
+    the batch that also measures the body size and centre the samplers may ask for
+    (:func:`skelaug.augment.numba_cpu.scan_batch`), returned for :meth:`Context.use_scan`; otherwise
+    (or on bad input, to name the index) it is the plain check, and returns ``None``.
+    """
+    fast = _backends.numpy_scanner
+    arr: np.ndarray | None = None
+    if fast is not None and dims in (2, 3):
+        if isinstance(x, np.ndarray):
+            arr = x
+        elif isinstance(x, torch.Tensor) and x.device.type == "cpu":
+            arr = x.detach().numpy() if x.dtype in (torch.float32, torch.float64) else None
+    if fast is None or arr is None or arr.dtype not in (np.float32, np.float64):
+        check_finite(x)
+        return None
+    scan = fast(arr, lengths, dims, layout.centre if layout is not None else None)
+    if not scan.finite:
+        check_finite(x)                            # raises, naming the first offending index
+        raise AssertionError("scan_batch found NaN or Inf that check_finite did not")
+    return scan
 
 
 @dataclass
@@ -130,6 +155,13 @@ class Context:
         if self._cum_a is None or self._cum_b is None:
             return self._centre0
         return np.asarray(np.einsum("nij,nj->ni", self._cum_a, self._centre0) + self._cum_b)
+
+    def use_scan(self, scan: Any) -> None:
+        """Take the input's body size and centre from a :class:`~skelaug.augment.numba_cpu.BatchScan`
+        (the same values :meth:`extent` and :meth:`centre` would compute, measured in one pass)."""
+        self._extent = np.where(scan.extent > 0, scan.extent, 1.0)
+        if scan.centre is not None and bool(scan.centre_found.all()):
+            self._centre0 = scan.centre
 
     def extent(self) -> np.ndarray:
         """Body size per sample ``(N,)``: the largest coordinate range of present joints (1 if none)."""
@@ -372,13 +404,16 @@ class Augmentation:
         layout, dims = self.resolve(xb)
         xb, rank = check_skeleton(
             x, num_joints=layout.num_joints if layout is not None else None, dims=dims,
-            layout_name=layout.name if layout is not None else None,
+            layout_name=layout.name if layout is not None else None, finite=False,
         )
         n, t = int(xb.shape[0]), int(xb.shape[2])
         lens_in = check_lengths(lengths, n, t) if lengths is not None else np.full(n, t, dtype=np.int64)
+        scan = _check_finite_and_scan(xb, lens_in, dims, layout)
         if params is None:
             rng = as_generator(generator, self._rng)
             ctx = Context(xb, dims, lens_in, layout)
+            if scan is not None:
+                ctx.use_scan(scan)
             ops = self.sample(ctx, rng)
             program = Program(tuple(ops), n, lens_in, ctx.lengths.astype(np.int64), t)
         else:

@@ -36,6 +36,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numba
@@ -47,6 +48,7 @@ from skelaug.augment import _rng, backends, config, fusion
 from skelaug.augment.ops import Op
 
 __all__ = [
+    "BatchScan",
     "affine",
     "blur",
     "bone_scale",
@@ -59,6 +61,7 @@ __all__ = [
     "resample",
     "run_op",
     "run_program",
+    "scan_batch",
 ]
 
 _RESAMPLE, _BLUR, _LOCAL_AFFINE, _BONE_SCALE, _AFFINE, _NOISE, _MASK = (
@@ -864,6 +867,109 @@ def _extent(xi: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, low: A
         cnt[n] = c
 
 
+@njit(cache=True, error_model="numpy", nogil=True)
+def _scan(x: Any, xi: Any, lengths: Any, dims: int, joints: Any, hi: Any, lo: Any, cnt: Any, total: Any,
+          tcnt: Any, bad: Any, low: Any, high: Any, sign: int, expo: Any, first: int, stop: int) -> None:
+    """Samples ``first..stop-1`` in one read: ``bad[n]`` (some element of the sample, padding and
+    extra channels included, is NaN or Inf: its exponent bits ``expo`` are all set), the extent keys
+    ``hi``, ``lo``, ``cnt`` of :func:`_extent`, and the sums ``total[n]`` / counts ``tcnt[n]`` of the
+    present ``joints`` of :func:`_mean` (same order of additions, so the same float64 sums).
+    ``x`` is the batch and ``xi`` the same memory as signed integers of its width."""
+    num_n, num_m, num_t, nv, nc = xi.shape
+    size = num_t * nv * nc
+    xf = x.reshape(num_n, num_m, size)
+    xif = xi.reshape(num_n, num_m, size)
+    acc = np.empty(6, dtype=xi.dtype)
+    mag = high
+    for n in range(first, stop):
+        acc[0::2] = low
+        acc[1::2] = high
+        c = 0
+        nonfinite = False
+        length = lengths[n]
+        for m in range(num_m):
+            xs = xif[n, m]
+            if nc == 3 and dims == 3:
+                c += _extent_rows(xs, length * nv, 3, 3, acc, low, high, mag, sign)
+            else:
+                c += _extent_rows(xs, length * nv, nc, dims, acc, low, high, mag, sign)
+            for k in range(size):                  # the slab is in cache now
+                nonfinite |= (xs[k] & expo) == expo
+        hi[n, 0], hi[n, 1], hi[n, 2] = acc[0], acc[2], acc[4]
+        lo[n, 0], lo[n, 1], lo[n, 2] = acc[1], acc[3], acc[5]
+        cnt[n] = c
+        bad[n] = nonfinite
+        tc = 0.0
+        for m in range(num_m):                     # as _mean
+            xs_f = xf[n, m]
+            for t in range(length):
+                for k in range(joints.shape[0]):
+                    o = (t * nv + joints[k]) * nc
+                    present = False
+                    for d in range(dims):
+                        present = present or xs_f[o + d] != 0.0
+                    if present:
+                        tc += 1.0
+                        for d in range(dims):
+                            total[n, d] += xs_f[o + d]
+        tcnt[n] = tc
+
+
+@dataclass(frozen=True)
+class BatchScan:
+    """What :func:`scan_batch` found in one read of a batch.
+
+    ``finite``: no NaN or Inf anywhere. ``extent`` ``(N,)``: the largest coordinate range of the
+    present joints in valid frames (0 where none; ``extent_found``). ``centre`` ``(N, D)``: the mean
+    of the present ``joints`` in valid frames (``centre_found``), or ``None`` when no joints were
+    asked for. The values are those of :func:`reduce_present`, bit for bit.
+    """
+
+    finite: bool
+    extent: np.ndarray
+    extent_found: np.ndarray
+    centre: np.ndarray | None
+    centre_found: np.ndarray | None
+
+
+def scan_batch(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None) -> BatchScan:
+    """Finiteness, body size and body centre of a NumPy batch ``(N, M, T, V, C)`` in one parallel pass.
+
+    Replaces three reads of the batch (:func:`skelaug.tensors.check_finite`, then
+    :func:`reduce_present` for the extent and for the centre) by one. ``dims`` must be 2 or 3;
+    ``joints``: the centre joints (``None``: no centre is computed).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.zeros((1, 1, 2, 3, 3), np.float32)
+        >>> x[0, 0, :, 1] = [[1, 2, 3], [3, 2, 1]]
+        >>> s = scan_batch(x, np.array([2]), 3, [1])
+        >>> s.finite, s.extent.tolist(), s.centre.tolist()
+        (True, [2.0], [[2.0, 2.0, 2.0]])
+    """
+    if dims not in (2, 3):
+        raise ValueError(f"dims={dims!r}; scan_batch handles 2 or 3 coordinate dimensions")
+    work = _work(x)
+    lens = np.ascontiguousarray(lengths, dtype=np.int64)
+    n = work.shape[0]
+    ints = np.int32 if work.dtype == np.float32 else np.int64
+    info = np.iinfo(ints)
+    finfo = np.finfo(work.dtype)
+    expo = ints(((1 << finfo.nexp) - 1) << finfo.nmant)
+    hik, lok = np.zeros((n, 3), dtype=ints), np.zeros((n, 3), dtype=ints)
+    cnt, tcnt, bad = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_)
+    idx = np.asarray([] if joints is None else list(joints), dtype=np.int64)
+    total = np.zeros((n, dims))
+    _parallel(_scan, (work, work.view(ints), lens, dims, idx, hik, lok, cnt, total, tcnt, bad, ints(info.min),
+                      ints(info.max), info.bits - 1, expo), n, work.size)
+    hi, lo = _from_keys(hik[:, :dims], work.dtype), _from_keys(lok[:, :dims], work.dtype)
+    found = cnt > 0
+    with np.errstate(invalid="ignore", over="ignore"):        # non-finite input: the caller raises
+        extent = np.where(found, (hi - lo).max(axis=1), 0.0)
+    centre = None if joints is None else total / np.maximum(tcnt, 1.0)[:, None]
+    return BatchScan(not bool(bad.any()), extent, found, centre, None if joints is None else tcnt > 0)
+
+
 def _from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
     """Invert the order keys of :func:`_extent_rows` (the map is its own inverse) back to floats."""
     bits = keys.dtype.itemsize * 8
@@ -915,3 +1021,4 @@ backends.register_backend(backends.Backend(
     requirement="numba (a dependency of skelaug: pip install numba)",
 ))
 backends.numpy_reducer = reduce_present
+backends.numpy_scanner = scan_batch

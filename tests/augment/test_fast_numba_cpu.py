@@ -216,6 +216,76 @@ def test_batch_statistics_match_numpy(batch, seed, what, subset):
     np.testing.assert_allclose(got_val, want_val, rtol=1e-12, atol=1e-12)
 
 
+@given(batch=batches, seed=st.integers(0, 2**32 - 1), subset=st.sampled_from([None, 0, 1, 2]))
+def test_one_pass_scan_matches_the_separate_statistics(batch, seed, subset):
+    """scan_batch = check_finite + reduce_present(extent) + reduce_present(mean of the centre joints),
+    bit for bit, whatever the shapes, dtypes, channels and missing joints (oracle: the NumPy path)."""
+    n, m, t, v, dims, extra, dtype, contiguous = batch
+    if dims not in (2, 3):
+        dims = 3
+    rng = np.random.default_rng(seed)
+    x, lengths = random_batch(rng, n, m, t, v, dims + extra, dims, dtype, missing=0.4)
+    joints = None if subset is None else sorted(rng.choice(v, size=min(subset, v), replace=False).tolist())
+    got = numba_cpu.scan_batch(x if contiguous else strided(x), lengths, dims, joints)
+    fast = backends.numpy_reducer
+    backends.numpy_reducer = None
+    try:
+        ext, ext_found = _reduce_present(x, lengths, dims, None, "extent")
+        if joints is not None:
+            cen, cen_found = _reduce_present(x, lengths, dims, joints, "mean")
+    finally:
+        backends.numpy_reducer = fast
+    assert got.finite
+    np.testing.assert_array_equal(got.extent_found, ext_found)
+    np.testing.assert_allclose(got.extent, ext, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got.extent, numba_cpu.reduce_present(x, lengths, dims, None, "extent")[0])
+    if joints is None:
+        assert got.centre is None and got.centre_found is None
+    else:
+        np.testing.assert_array_equal(got.centre_found, cen_found)
+        np.testing.assert_allclose(got.centre, cen, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(got.centre, numba_cpu.reduce_present(x, lengths, dims, joints, "mean")[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [(1, 0, 2, 3, 1), (1, 1, 5, 0, 0), (0, 0, 0, 4, 3)])
+def test_scan_finds_every_non_finite_value(dtype, bad, where):
+    """A NaN/Inf is found in a valid frame, in padding (frame 5 >= length 4) and in an extra channel;
+    a call names its index, as check_finite does."""
+    rng = np.random.default_rng(0)
+    x, _ = random_batch(rng, 2, 2, 6, 5, 4, 3, dtype)
+    lengths = np.array([6, 4])
+    assert numba_cpu.scan_batch(x, lengths, 3, [0]).finite
+    x[where] = bad
+    assert not numba_cpu.scan_batch(x, lengths, 3, [0]).finite
+    aug = A.RandomRotate(10, dims=3)
+    idx = ", ".join(str(i) for i in where)
+    with pytest.raises(ValueError, match=rf"NaN or Inf \(first at index \({idx}\)\)"):
+        aug(x, lengths, generator=0)
+    with pytest.raises(ValueError, match=rf"NaN or Inf \(first at index \({idx}\)\)"):
+        aug(torch.from_numpy(x), torch.from_numpy(lengths), generator=0)
+
+
+def test_calls_sample_the_same_with_and_without_the_scan(monkeypatch):
+    """The one-pass scan only changes how the samplers' statistics are measured: with it switched off
+    (separate checks) a call samples the same program and returns the same batch, including samples
+    whose centre joints are all missing (the centre falls back to all joints)."""
+    rng = np.random.default_rng(3)
+    x, lengths = random_batch(rng, 6, 2, 12, 25, 3, 3, np.float32, missing=0.3)
+    x[2, :, :, [1, 20]] = 0.0                      # ntu25's centre joints (spine): missing in sample 2
+    aug = presets.micro_gesture("ntu25")
+    got, got_len = aug(x, lengths, generator=5)
+    got_ops = aug.last_params
+    monkeypatch.setattr(backends, "numpy_scanner", None)
+    want, want_len = aug(x, lengths, generator=5)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_len, want_len)
+    for a, b in zip(got_ops.ops, aug.last_params.ops, strict=True):
+        for k in a.params:
+            np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_extent_order_keys_on_float_edge_values(dtype):
     """The extent compares float bit patterns as integers: check the values where that could go wrong
