@@ -792,18 +792,26 @@ def _mean(x: Any, lengths: Any, dims: int, joints: Any, total: Any, cnt: Any, fi
     for n in range(first, stop):
         c = 0.0
         for m in range(num_m):
-            xs = xf[n, m]
-            for t in range(lengths[n]):
-                for k in range(joints.shape[0]):
-                    o = (t * nv + joints[k]) * nc
-                    present = False
-                    for d in range(dims):
-                        present = present or xs[o + d] != 0.0
-                    if present:
-                        c += 1.0
-                        for d in range(dims):
-                            total[n, d] += xs[o + d]
+            c += _joint_sums(xf[n, m], lengths[n], nv, nc, dims, joints, total[n])
         cnt[n] = c
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _joint_sums(xs: Any, length: int, nv: int, nc: int, dims: int, joints: Any, total: Any) -> float:
+    """Add the coordinates of the present ``joints`` in frames ``t < length`` of a channels-last slab
+    to ``total`` ``(D,)`` (in frame, then joint order); returns how many were present."""
+    c = 0.0
+    for t in range(length):
+        for k in range(joints.shape[0]):
+            o = (t * nv + joints[k]) * nc
+            present = False
+            for d in range(dims):
+                present = present or xs[o + d] != 0.0
+            if present:
+                c += 1.0
+                for d in range(dims):
+                    total[d] += xs[o + d]
+    return c
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -851,20 +859,26 @@ def _extent(xi: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, low: A
     num_n, num_m, num_t, nv, nc = xi.shape
     xf = xi.reshape(num_n, num_m, num_t * nv * nc)
     acc = np.empty(6, dtype=xi.dtype)
-    mag = high
     for n in range(first, stop):
-        acc[0::2] = low
-        acc[1::2] = high
-        c = 0
-        for m in range(num_m):
-            count = lengths[n] * nv
-            if nc == 3 and dims == 3:              # the common case, with a constant stride
-                c += _extent_rows(xf[n, m], count, 3, 3, acc, low, high, mag, sign)
-            else:
-                c += _extent_rows(xf[n, m], count, nc, dims, acc, low, high, mag, sign)
-        hi[n, 0], hi[n, 1], hi[n, 2] = acc[0], acc[2], acc[4]
-        lo[n, 0], lo[n, 1], lo[n, 2] = acc[1], acc[3], acc[5]
-        cnt[n] = c
+        cnt[n] = _extent_sample(xf[n], lengths[n] * nv, nc, dims, acc, hi[n], lo[n], low, high, sign)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _extent_sample(xs: Any, count: int, nc: int, dims: int, acc: Any, hi: Any, lo: Any, low: Any, high: Any,
+                   sign: int) -> int:
+    """One sample ``xs`` ``(M, T * V * C)`` (float bits as integers) of :func:`_extent`: its keys into
+    ``hi`` / ``lo`` ``(3,)``; returns the count of present joints (``acc``: ``(6,)`` scratch)."""
+    acc[0::2] = low
+    acc[1::2] = high
+    c = 0
+    for m in range(xs.shape[0]):
+        if nc == 3 and dims == 3:                  # the common case, with a constant stride
+            c += _extent_rows(xs[m], count, 3, 3, acc, low, high, high, sign)
+        else:
+            c += _extent_rows(xs[m], count, nc, dims, acc, low, high, high, sign)
+    hi[0], hi[1], hi[2] = acc[0], acc[2], acc[4]
+    lo[0], lo[1], lo[2] = acc[1], acc[3], acc[5]
+    return c
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -880,38 +894,18 @@ def _scan(x: Any, xi: Any, lengths: Any, dims: int, joints: Any, hi: Any, lo: An
     xf = x.reshape(num_n, num_m, size)
     xif = xi.reshape(num_n, num_m, size)
     acc = np.empty(6, dtype=xi.dtype)
-    mag = high
     for n in range(first, stop):
-        acc[0::2] = low
-        acc[1::2] = high
-        c = 0
-        nonfinite = False
         length = lengths[n]
-        for m in range(num_m):
+        cnt[n] = _extent_sample(xif[n], length * nv, nc, dims, acc, hi[n], lo[n], low, high, sign)
+        nonfinite = False
+        for m in range(num_m):                     # the slabs are in cache now
             xs = xif[n, m]
-            if nc == 3 and dims == 3:
-                c += _extent_rows(xs, length * nv, 3, 3, acc, low, high, mag, sign)
-            else:
-                c += _extent_rows(xs, length * nv, nc, dims, acc, low, high, mag, sign)
-            for k in range(size):                  # the slab is in cache now
+            for k in range(size):
                 nonfinite |= (xs[k] & expo) == expo
-        hi[n, 0], hi[n, 1], hi[n, 2] = acc[0], acc[2], acc[4]
-        lo[n, 0], lo[n, 1], lo[n, 2] = acc[1], acc[3], acc[5]
-        cnt[n] = c
         bad[n] = nonfinite
         tc = 0.0
         for m in range(num_m):                     # as _mean
-            xs_f = xf[n, m]
-            for t in range(length):
-                for k in range(joints.shape[0]):
-                    o = (t * nv + joints[k]) * nc
-                    present = False
-                    for d in range(dims):
-                        present = present or xs_f[o + d] != 0.0
-                    if present:
-                        tc += 1.0
-                        for d in range(dims):
-                            total[n, d] += xs_f[o + d]
+            tc += _joint_sums(xf[n, m], length, nv, nc, dims, joints, total[n])
         tcnt[n] = tc
 
 
