@@ -186,7 +186,7 @@ class ModelConfig:
 
 @dataclass
 class ContrastConfig:
-    """Momentum contrast. ``loss``: ``cross`` (each stream's query against the other stream's key and
+    r"""Momentum contrast. ``loss``: ``cross`` (each stream's query against the other stream's key and
     queue, as ISC), ``within`` (MoCo per stream) or ``both`` (their mean). Defaults: ISC / MoCo.
 
     ``negatives``: ``all`` queue keys (MoCo), or only the keys of clips of the query's own subject
@@ -200,6 +200,28 @@ class ContrastConfig:
     random valid frame held over the valid length, so the velocity input is zero), ``shuffled`` (the
     valid frames in a random order) or ``static+shuffled`` (both: two extra negatives per query).
     Static pose then cannot tell the positive from them. ``none`` (default) trains exactly as before.
+
+    ``mine_k``: cross-stream consistent positive mining (CrosSCLR, Li et al., CVPR 2021, "3D Human
+    Action Representation Learning via Cross-View Consistency Pursuit"; nearest-neighbour mining as in
+    AimCLR, Guo et al., AAAI 2022). From epoch ``mine_after`` on (0-based; earlier epochs train exactly
+    as with ``mine_k = 0``) each loss term ``a -> b`` (query of stream ``a``; key and queue of stream
+    ``b``) also counts ``mine_k`` queue entries as positives of query :math:`i`: the top-``mine_k``
+    entries :math:`j` by :math:`k^m_i \cdot Q^m_j`, the similarity of the clip's momentum key to the
+    queue in the *mining stream* :math:`m`. ``mine_space = "other"`` (default): :math:`m` is the stream
+    other than ``b``, so the neighbours in ``b``'s space are chosen by the other stream (CrosSCLR's
+    cross-view consistency; the within term ``g -> g`` mines with the GRU stream, the cross term
+    ``g -> r`` with the graph stream). ``"same"``: :math:`m = b` (own-space mining, as AimCLR /
+    NNCLR). Queue entry :math:`j` is the same clip in both queues (they are filled together). With
+    logits :math:`\ell_i = [q_i \cdot k_i, q_i \cdot Q_1, .., q_i \cdot Q_K] / \tau` (index 0: the
+    key) and positives :math:`P_i = \{0\} \cup \{\text{mined } j\}` (mined entries that
+    ``negatives`` masks out are dropped):
+
+    * ``mine_loss = "sum"``: multi-positive InfoNCE (the form of CrosSCLR's paper),
+      :math:`\mathcal L_i = -\log \sum_{p \in P_i} e^{\ell_{ip}} / \sum_j e^{\ell_{ij}}`;
+    * ``"mean"``: cross-entropy against a uniform target over :math:`P_i` (AimCLR's and CrosSCLR's
+      released code), :math:`\mathcal L_i = -\frac{1}{|P_i|} \sum_{p \in P_i} \log \mathrm{softmax}(\ell_i)_p`.
+
+    Mining uses no labels. ``mine_k = 0`` (default): off, bit for bit the loss without mining.
     """
 
     loss: Literal["cross", "within", "both"] = "cross"
@@ -209,6 +231,10 @@ class ContrastConfig:
     temperature: float = 0.07
     momentum: float = 0.999
     symmetric: bool = False
+    mine_k: int = 0
+    mine_after: int = 0
+    mine_space: Literal["other", "same"] = "other"
+    mine_loss: Literal["sum", "mean"] = "sum"
 
 
 @dataclass
@@ -403,6 +429,8 @@ def _validate(cfg: Config) -> None:
         ("data.num_workers", cfg.data.num_workers, 0),
         ("augment.min_length", cfg.augment.min_length, 1),
         ("contrast.queue_size", cfg.contrast.queue_size, 1),
+        ("contrast.mine_k", cfg.contrast.mine_k, 0),
+        ("contrast.mine_after", cfg.contrast.mine_after, 0),
         ("optim.epochs", cfg.optim.epochs, 1),
         ("optim.warmup_epochs", cfg.optim.warmup_epochs, 0),
         ("optim.batch_size", cfg.optim.batch_size, 2),
@@ -451,6 +479,17 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'contrast.loss' = {cfg.contrast.loss!r} needs two streams but model.streams = "
             f"{cfg.model.streams!r}; use contrast.loss = 'within' for a single stream"
+        )
+    c = cfg.contrast
+    if c.mine_k >= c.queue_size:
+        raise ConfigError(
+            f"config key 'contrast.mine_k' = {c.mine_k} must be below contrast.queue_size = {c.queue_size} "
+            "(the positives are mined from the queue); use fewer neighbours or a larger queue"
+        )
+    if c.mine_k > 0 and c.mine_space == "other" and len(cfg.model.streams) == 1:
+        raise ConfigError(
+            f"config key 'contrast.mine_space' = 'other' needs two streams but model.streams = "
+            f"{cfg.model.streams!r}; use contrast.mine_space = 'same' for a single stream"
         )
     g = cfg.model.graph
     if not g.widths or min(g.widths) < 1:

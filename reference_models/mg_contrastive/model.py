@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import numpy as np
 import torch
@@ -36,6 +37,7 @@ __all__ = [
     "RecurrentStream",
     "build_encoder",
     "info_nce",
+    "mine_positives",
     "seeded_init",
 ]
 
@@ -214,6 +216,8 @@ def info_nce(
     temperature: float,
     mask: Tensor | None = None,
     hard: Tensor | None = None,
+    positives: Tensor | None = None,
+    form: Literal["sum", "mean"] = "sum",
 ) -> tuple[Tensor, Tensor]:
     r"""MoCo's InfoNCE: each query's positive key against the queue's negatives (and its own hard ones).
 
@@ -230,12 +234,27 @@ def info_nce(
     entry 0. Without ``hard`` (or with ``H = 0``) it is plain MoCo. Returns the loss and the
     instance-discrimination accuracy (positive ranked first among all ``1 + K + H`` logits).
 
+    ``positives`` ``(B, K)`` bool (optional; mined neighbours, :func:`mine_positives`) makes queue entry
+    ``j`` a further positive of query ``i`` where true (and kept by ``mask``). With the logits
+    :math:`\ell_i` above and :math:`P_i = \{0\} \cup \{1 + j : \text{positives}[i, j]\}`:
+
+    .. math::
+
+        \mathcal L^{\text{sum}}_i = -\log \frac{\sum_{p \in P_i} e^{\ell_{ip}}}{\sum_c e^{\ell_{ic}}}, \qquad
+        \mathcal L^{\text{mean}}_i = -\frac{1}{|P_i|} \sum_{p \in P_i} \log \frac{e^{\ell_{ip}}}{\sum_c e^{\ell_{ic}}}
+
+    (``form``; both are the loss above when :math:`P_i = \{0\}`). The accuracy stays that of the key.
+
     Example:
         >>> import math
         >>> q = torch.tensor([[1.0, 0.0]])  # positive 1, queue entry 0, hard negative -1 (tau = 1)
-        >>> loss, acc = info_nce(q, q, torch.tensor([[0.0, 1.0]]), 1.0, hard=torch.tensor([[[-1.0, 0.0]]]))
+        >>> queue, hard = torch.tensor([[0.0, 1.0]]), torch.tensor([[[-1.0, 0.0]]])
+        >>> loss, acc = info_nce(q, q, queue, 1.0, hard=hard)
         >>> round(float(loss), 6) == round(-math.log(math.e / (math.e + 1 + math.exp(-1))), 6), float(acc)
         (True, 1.0)
+        >>> loss, _ = info_nce(q, q, queue, 1.0, hard=hard, positives=torch.tensor([[True]]))  # queue entry mined
+        >>> round(float(loss), 6) == round(-math.log((math.e + 1) / (math.e + 1 + math.exp(-1))), 6)
+        True
     """
     l_pos = (q * k).sum(dim=1, keepdim=True)  # (B, 1)
     l_neg = q @ queue.t()  # (B, D) @ (D, K) -> (B, K)
@@ -249,9 +268,52 @@ def info_nce(
             )
         parts.append(torch.einsum("bd,bhd->bh", q, hard))  # (B, H)
     logits = torch.cat(parts, dim=1) / temperature  # (B, 1 + K [+ H])
-    target = torch.zeros(q.size(0), dtype=torch.long, device=q.device)
     acc = (logits.argmax(dim=1) == 0).to(q.dtype).mean()
-    return F.cross_entropy(logits, target), acc
+    if positives is None:
+        target = torch.zeros(q.size(0), dtype=torch.long, device=q.device)
+        return F.cross_entropy(logits, target), acc
+    if positives.shape != l_neg.shape or positives.dtype != torch.bool:
+        raise ValueError(
+            f"positives has shape {tuple(positives.shape)} and dtype {positives.dtype}; expected a bool "
+            f"(B, K) = {tuple(l_neg.shape)} mask of the queue entries that are further positives"
+        )
+    pos = positives if mask is None else positives & mask  # a masked-out entry is no positive either
+    is_pos = torch.zeros_like(logits, dtype=torch.bool)
+    is_pos[:, 0] = True
+    is_pos[:, 1 : 1 + l_neg.size(1)] = pos
+    log_p = logits - torch.logsumexp(logits, dim=1, keepdim=True)  # (B, 1 + K [+ H]) log-softmax
+    if form == "sum":
+        loss = -torch.logsumexp(log_p.masked_fill(~is_pos, float("-inf")), dim=1)
+    elif form == "mean":
+        loss = -log_p.masked_fill(~is_pos, 0.0).sum(dim=1) / is_pos.sum(dim=1)
+    else:
+        raise ValueError(f"form={form!r}; use 'sum' or 'mean'")
+    return loss.mean(), acc
+
+
+def mine_positives(key: Tensor, queue: Tensor, k: int, mask: Tensor | None = None) -> Tensor:
+    r"""The top-``k`` queue entries of each key by similarity: ``(B, K)`` bool, ``k`` true per row.
+
+    Entry :math:`(i, j)` is true iff :math:`\text{key}_i \cdot \text{queue}_j` is among the ``k``
+    largest of row :math:`i` (``torch.topk``; ties broken by it). With ``mask`` ``(B, K)`` bool only
+    entries where it is true are candidates (rows with fewer than ``k`` of them get fewer). ``key``
+    ``(B, D)`` and ``queue`` ``(K, D)`` are normalised momentum keys of the *mining* stream; the result
+    selects the same clips in the other stream's queue (:func:`info_nce`'s ``positives``). No gradient.
+
+    Example:
+        >>> queue = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+        >>> mine_positives(torch.tensor([[0.8, 0.6]]), queue, 2).tolist()  # similarities 0.8, 0.6, 0.96
+        [[True, False, True]]
+    """
+    if not 0 <= k <= queue.size(0):
+        raise ValueError(f"k={k}; use 0..{queue.size(0)} (the queue size)")
+    with torch.no_grad():
+        sim = key @ queue.t()  # (B, K)
+        if mask is not None:
+            sim = sim.masked_fill(~mask, float("-inf"))
+        out = torch.zeros_like(sim, dtype=torch.bool)
+        out.scatter_(1, sim.topk(k, dim=1).indices, True)
+        return out if mask is None else out & mask
 
 
 def build_encoder(cfg: Config, layout: str, num_joints: int, in_channels: int, seed: int) -> DualStreamEncoder:
@@ -329,6 +391,7 @@ class DualStreamMoCo(nn.Module):
         keys: dict[str, Tensor],
         subjects: Tensor | None = None,
         hard: dict[str, Tensor] | None = None,
+        mine: bool = False,
     ) -> tuple[Tensor, dict[str, float]]:
         """The contrastive loss of ``cfg.contrast.loss`` from projections ``queries`` and normalised ``keys``.
 
@@ -338,9 +401,16 @@ class DualStreamMoCo(nn.Module):
         to every term: the term ``a -> b`` uses stream ``b``'s, as it uses ``b``'s key and queue. Returns
         the loss and its terms (``"<query>-><key>"``) with their accuracies for logging; with ``hard``
         also ``hacc_<query>-><key>``, the fraction of queries whose positive beats all its hard negatives.
+
+        ``mine`` (the training loop sets it from epoch ``contrast.mine_after`` on when
+        ``contrast.mine_k > 0``) adds the mined positives (:meth:`mined`) to every term: term
+        ``a -> b`` gets the top-``mine_k`` entries of :meth:`mining_stream` ``(b)``'s key against its
+        queue. Logs then also ``mine_overlap``, the mean fraction of a clip's ``mine_k`` neighbours that
+        both streams pick (two streams), and with ``mine_k > 0`` this column is logged (NaN) before too.
         """
         q = {k: F.normalize(v, dim=1) for k, v in queries.items()}
         names = self.stream_names
+        mined = self.mined(keys, subjects) if mine and self.cfg.mine_k > 0 else None
         pairs: list[tuple[str, str]] = []
         if self.cfg.loss in ("cross", "both") and len(names) == 2:
             pairs += [(names[0], names[1]), (names[1], names[0])]
@@ -356,7 +426,10 @@ class DualStreamMoCo(nn.Module):
                     raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
                 mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
             hk = None if hard is None else hard[ks]
-            lo, acc = info_nce(q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask, hk)
+            extra = None if mined is None else mined[self.mining_stream(ks)]
+            lo, acc = info_nce(
+                q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask, hk, extra, self.cfg.mine_loss
+            )
             total = total + lo
             logs[f"loss_{qs}->{ks}"] = float(lo.detach())
             logs[f"acc_{qs}->{ks}"] = float(acc)
@@ -365,7 +438,43 @@ class DualStreamMoCo(nn.Module):
                     pos = (q[qs] * keys[ks]).sum(dim=1)
                     beats = pos > torch.einsum("bd,bhd->bh", q[qs], hk).amax(dim=1)
                 logs[f"hacc_{qs}->{ks}"] = float(beats.to(pos.dtype).mean())
+        if self.cfg.mine_k > 0 and len(names) == 2:
+            overlap = float("nan")
+            if mined is not None:
+                both = mined[names[0]] & mined[names[1]]
+                overlap = float(both.sum()) / (both.size(0) * self.cfg.mine_k)
+            logs["mine_overlap"] = overlap
         return total / len(pairs), logs
+
+    def mining_stream(self, stream: str) -> str:
+        """The stream whose key and queue choose the mined positives of the terms keyed by ``stream``:
+        the other stream (``contrast.mine_space = "other"``) or ``stream`` itself (``"same"``)."""
+        if self.cfg.mine_space == "same":
+            return stream
+        others = [s for s in self.stream_names if s != stream]
+        if len(others) != 1:
+            raise ValueError(f"contrast.mine_space = 'other' needs two streams; this model has {self.stream_names}")
+        return others[0]
+
+    @torch.no_grad()
+    def mined(self, keys: dict[str, Tensor], subjects: Tensor | None = None) -> dict[str, Tensor]:
+        """Each stream's top-``contrast.mine_k`` queue entries for each key (:func:`mine_positives`):
+        ``{stream: (B, K) bool}``, indexed by the *mining* stream. With ``contrast.negatives =
+        "same_subject"`` only entries of the clip's own subject are candidates.
+
+        Per process: under DDP the keys are this rank's batch and the queues (identical on all ranks)
+        hold the gathered keys of all ranks.
+        """
+        out: dict[str, Tensor] = {}
+        for s in self.stream_names:
+            queue = self.queue(s)
+            mask = None
+            if self.cfg.negatives == "same_subject":
+                if subjects is None:
+                    raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
+                mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
+            out[s] = mine_positives(keys[s], queue.keys, self.cfg.mine_k, mask)
+        return out
 
 
 class FusedClassifier(nn.Module):

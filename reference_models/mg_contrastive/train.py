@@ -7,7 +7,9 @@ One optimiser step (``B`` clips; shapes per rank):
 3. momentum update of the key encoder, keys on view 2 -> ``k_s`` ``(B, D)`` (normalised); with
    ``contrast.hard_negatives``, also keys of view 2's motion-destroyed copies -> ``(B, H, D)``, extra
    negatives of each query (in the same key-encoder forward, never enqueued);
-4. loss (``contrast.loss``), backward, SGD step, per-step learning rate;
+4. loss (``contrast.loss``; from epoch ``contrast.mine_after`` on with ``contrast.mine_k`` mined
+   positives per query: each stream's nearest queue entries to its keys, against the full queue),
+   backward, SGD step, per-step learning rate;
 5. keys of all ranks gathered (rank order) and enqueued into each stream's queue.
 
 Checkpoints (``last.pt``, written atomically) hold the online and momentum encoders, the queues and
@@ -285,7 +287,8 @@ def _loop(
                     )
                     for v in key_views
                 }
-            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric, batch.subjects, hard)
+            mine = cfg.contrast.mine_k > 0 and epoch >= cfg.contrast.mine_after
+            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric, batch.subjects, hard, mine)
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
@@ -346,12 +349,15 @@ def _step(
     symmetric: bool,
     subjects: torch.Tensor | None = None,
     hard: dict[int, torch.Tensor] | None = None,
+    mine: bool = False,
 ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
     """Loss of one batch; returns the loss, its logged terms and the keys to enqueue (view 2's).
 
     ``hard`` maps a view index to its hard negatives ``(H, B, ...)`` (:func:`hard_negative_views`):
     view 1's (index 1) for the queries of view 0, and view 0's too when ``symmetric``. Their momentum
     keys are computed with the view's keys (:meth:`DualStreamMoCo.keys_with_hard`) and never enqueued.
+    ``mine``: add the mined positives (``contrast.mine_k``), chosen by the keys of the same view as
+    the term's key (before this step's keys are enqueued).
     """
 
     def keys_of(v: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
@@ -369,8 +375,8 @@ def _step(
         keys1, hard1 = keys_of(0)
         q1 = {s: p[:b] for s, (_, p) in both.items()}
         q2 = {s: p[b:] for s, (_, p) in both.items()}
-        loss1, logs1 = model.loss(q1, keys, subjects, hard2)
-        loss2, logs2 = model.loss(q2, keys1, subjects, hard1)
+        loss1, logs1 = model.loss(q1, keys, subjects, hard2, mine)
+        loss2, logs2 = model.loss(q2, keys1, subjects, hard1, mine)
         loss = (loss1 + loss2) / 2
         logs = {k: (v + logs2[k]) / 2 for k, v in logs1.items()}
         keys = {s: torch.cat([keys[s], keys1[s]]) for s in keys}
@@ -378,5 +384,5 @@ def _step(
     out = online(x1, l1)
     model.momentum_update()
     keys, hard2 = keys_of(1)
-    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects, hard2)
+    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects, hard2, mine)
     return loss, logs, keys
