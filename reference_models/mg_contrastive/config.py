@@ -41,6 +41,7 @@ __all__ = [
     "FinetuneConfig",
     "GraphConfig",
     "HeadConfig",
+    "InputKind",
     "KNNConfig",
     "LinearConfig",
     "ModelConfig",
@@ -58,6 +59,7 @@ __all__ = [
 
 AugmentPreset = Literal["none", "mg", "aimclr_normal", "aimclr_extreme", "isc"]
 Stream = Literal["graph", "recurrent"]
+InputKind = Literal["position", "position+velocity", "motion+velocity", "velocity"]
 
 
 class ConfigError(ValueError):
@@ -174,10 +176,13 @@ class HeadConfig:
 
 @dataclass
 class ModelConfig:
-    """``input``: what every stream reads per joint: the (normalised) channels, or those plus the
-    coordinate velocities ``x_t - x_{t-1}`` (0 where either frame is missing or padded)."""
+    """``input``: what every stream reads per joint (``data.encoder_input``): ``position`` (the
+    normalised channels), ``position+velocity`` (plus the coordinate velocities ``x_t - x_{t-1}``, 0
+    where either frame is missing or padded), ``motion+velocity`` (the coordinates minus each joint's
+    mean over the clip's valid frames where it is present, the extra channels, the velocities: the
+    clip's mean pose is removed) or ``velocity`` (the velocities alone)."""
 
-    input: Literal["position", "position+velocity"] = "position"
+    input: InputKind = "position"
     streams: list[Stream] = field(default_factory=lambda: ["graph", "recurrent"])
     graph: GraphConfig = field(default_factory=GraphConfig)
     recurrent: RecurrentConfig = field(default_factory=RecurrentConfig)

@@ -20,7 +20,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from reference_models.mg_contrastive.config import AugmentPreset, Config, DataConfig
+from reference_models.mg_contrastive.config import AugmentPreset, Config, DataConfig, InputKind
 from skelaug import layouts
 from skelaug.augment import AUGMENTATIONS, Compose, from_dict, presets
 from skelaug.data import ClipDataset, IMiGUEDataset, NTUDataset, SMGDataset, SyntheticMGDataset
@@ -32,12 +32,15 @@ __all__ = [
     "build_datasets",
     "class_balanced_subset",
     "destroy_motion",
+    "encoder_input",
     "hard_negative_views",
     "make_loader",
+    "make_position_views",
     "make_views",
     "normalize_batch",
     "stream_seed",
     "subject_ids",
+    "subtract_clip_mean",
 ]
 
 # purposes of the derived random streams (first entry after the seed)
@@ -408,17 +411,118 @@ def add_velocity(x: Tensor, lengths: Tensor, dims: int) -> Tensor:
     return torch.cat([x, vel], dim=-1)
 
 
+def subtract_clip_mean(x: Tensor, lengths: Tensor, dims: int) -> Tensor:
+    r"""The clips' motion: each joint's coordinates minus that joint's mean over the clip.
+
+    For clip :math:`n`, person :math:`m`, joint :math:`v` with :math:`F` the valid frames
+    (:math:`t < L_n`) where the joint is present (any of its ``dims`` coordinates non-zero),
+
+    .. math:: y_{nmtv} = x_{nmtv} - \frac{1}{|F|} \sum_{s \in F} x_{nmsv} \quad (t \in F),
+
+    and :math:`y = 0` where the joint is missing or the frame is padding. Only the first ``dims``
+    channels change; extra channels (scores) are kept. A clip held still becomes all zeros: what is
+    left is the motion about the clip's mean pose, not the pose (who the subject is, how they sit).
+
+    Args:
+        x: Clips ``(N, M, T, V, C)``, zero-padded after their valid lengths.
+        lengths: Valid lengths ``(N,)``.
+        dims: Coordinate channels ``D`` (the layout's dimension).
+
+    Returns:
+        A new tensor like ``x`` (the input is not modified).
+
+    Example:
+        >>> x = torch.zeros(1, 1, 4, 2, 2)
+        >>> x[0, 0, :, 0, 0] = torch.tensor([1.0, 3.0, 8.0, 5.0])  # joint 0, frame 3 is padding
+        >>> x[0, 0, 1:3, 1] = 4.0  # joint 1 missing in frame 0
+        >>> y = subtract_clip_mean(x, torch.tensor([3]), 2)
+        >>> y[0, 0, :, 0, 0].tolist(), y[0, 0, :, 1, 1].tolist()
+        ([-3.0, -1.0, 4.0, 0.0], [0.0, 0.0, 0.0, 0.0])
+    """
+    t = x.size(2)
+    c = x[..., :dims]
+    valid = (torch.arange(t, device=x.device)[None, :] < lengths.to(x.device)[:, None])[:, None, :, None]
+    ok = ((c != 0).any(-1) & valid)[..., None]  # (N, M, T, V, 1)
+    c64 = c.to(torch.float64)  # float64 sums: a joint held still gets exactly 0 (float32 inputs)
+    w = ok.to(torch.float64)
+    mean = (c64 * w).sum(dim=2, keepdim=True) / w.sum(dim=2, keepdim=True).clamp_min(1)
+    y = torch.where(ok, c64 - mean, torch.zeros((), dtype=torch.float64, device=c.device)).to(x.dtype)
+    return torch.cat([y, x[..., dims:]], dim=-1)
+
+
+def encoder_input(kind: InputKind, x: Tensor, lengths: Tensor, dims: int) -> Tensor:
+    """What the encoders read (``model.input``) from normalised clips ``x`` ``(N, M, T, V, C)``.
+
+    With ``D = dims`` coordinate channels and ``E = C - D`` extra channels (scores):
+
+    * ``position``: ``x`` itself (``C`` channels);
+    * ``position+velocity``: ``x`` then the velocity (:func:`add_velocity`; ``C + D``);
+    * ``motion+velocity``: the motion (:func:`subtract_clip_mean`: coordinates minus each joint's
+      mean over the clip), the extras, then the velocity of ``x`` (``C + D``; the velocity is taken
+      from the positions, so a present joint whose motion happens to be 0 is not read as missing);
+    * ``velocity``: the velocity only (``D``; no extras: a still and a missing joint look alike).
+
+    Missing joints and padded frames are zero in every channel but the kept extras.
+
+    Example:
+        >>> x = torch.zeros(1, 1, 3, 1, 3)
+        >>> x[0, 0, :, 0] = torch.tensor([[1.0, 2.0, 0.5], [3.0, 2.0, 0.75], [5.0, 2.0, 0.25]])  # (x, y, score)
+        >>> encoder_input("motion+velocity", x, torch.tensor([3]), 2)[0, 0, :, 0].tolist()
+        [[-2.0, 0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 0.75, 2.0, 0.0], [2.0, 0.0, 0.25, 2.0, 0.0]]
+        >>> encoder_input("velocity", x, torch.tensor([3]), 2)[0, 0, :, 0].tolist()
+        [[0.0, 0.0], [2.0, 0.0], [2.0, 0.0]]
+    """
+    if kind == "position":
+        return x
+    if kind not in ("position+velocity", "motion+velocity", "velocity"):
+        raise ValueError(
+            f"model.input={kind!r}; use 'position', 'position+velocity', 'motion+velocity' or 'velocity'"
+        )
+    xv = add_velocity(x, lengths, dims)
+    if kind == "position+velocity":
+        return xv
+    vel = xv[..., x.size(-1) :]
+    if kind == "velocity":
+        return vel
+    return torch.cat([subtract_clip_mean(x, lengths, dims), vel], dim=-1)
+
+
 def input_channels(cfg: Config, channels: int, layout: str) -> int:
-    """Channels the encoders read: the dataset's ``C`` (+ ``D`` velocity channels)."""
-    return channels + (layouts.get(layout).dim if cfg.model.input == "position+velocity" else 0)
+    """Channels the encoders read (:func:`encoder_input`) from clips with ``channels`` channels."""
+    d = layouts.get(layout).dim
+    if cfg.model.input == "velocity":
+        return d
+    return channels + (0 if cfg.model.input == "position" else d)
+
+
+def _normalized(cfg: Config, x: Tensor, n: Tensor, layout: str) -> Tensor:
+    return normalize_batch(x, n, layout) if cfg.data.normalize else x
 
 
 def _finish(cfg: Config, x: Tensor, n: Tensor, layout: str) -> Tensor:
-    if cfg.data.normalize:
-        x = normalize_batch(x, n, layout)
-    if cfg.model.input == "position+velocity":
-        x = add_velocity(x, n, layouts.get(layout).dim)
-    return x
+    return encoder_input(cfg.model.input, _normalized(cfg, x, n, layout), n, layouts.get(layout).dim)
+
+
+def make_position_views(
+    cfg: Config,
+    aug: Compose | None,
+    batch: Batch,
+    layout: str,
+    *,
+    epoch: int,
+    step: int,
+    rank: int,
+    device: torch.device,
+) -> list[tuple[Tensor, Tensor]]:
+    """The two augmented, normalised views of ``batch`` on ``device`` before :func:`encoder_input`
+    (the channels of the dataset; drawn from counter-keyed streams)."""
+    out = []
+    for view in range(2):
+        rng = np.random.default_rng([cfg.seed, VIEW, epoch, step, rank, view])
+        x, n = augment_batch(aug, batch.data, batch.lengths, rng, cfg.augment.backend)
+        x, n = x.to(device), n.to(device)
+        out.append((_normalized(cfg, x, n, layout), n))
+    return out
 
 
 def make_views(
@@ -432,14 +536,10 @@ def make_views(
     rank: int,
     device: torch.device,
 ) -> list[tuple[Tensor, Tensor]]:
-    """The two augmented, normalised views of ``batch`` on ``device`` (drawn from counter-keyed streams)."""
-    out = []
-    for view in range(2):
-        rng = np.random.default_rng([cfg.seed, VIEW, epoch, step, rank, view])
-        x, n = augment_batch(aug, batch.data, batch.lengths, rng, cfg.augment.backend)
-        x, n = x.to(device), n.to(device)
-        out.append((_finish(cfg, x, n, layout), n))
-    return out
+    """The two augmented, normalised views of ``batch`` on ``device``, input-ready (:func:`encoder_input`)."""
+    d = layouts.get(layout).dim
+    views = make_position_views(cfg, aug, batch, layout, epoch=epoch, step=step, rank=rank, device=device)
+    return [(encoder_input(cfg.model.input, x, n, d), n) for x, n in views]
 
 
 MotionKill = Literal["static", "shuffled"]
@@ -498,29 +598,29 @@ def destroy_motion(x: Tensor, lengths: Tensor, kind: MotionKill, rng: np.random.
 def hard_negative_views(
     cfg: Config, x: Tensor, lengths: Tensor, layout: str, *, epoch: int, step: int, rank: int, view: int
 ) -> Tensor:
-    """The motion-destroyed copies of a finished view (``contrast.hard_negatives``), input-ready.
+    """The motion-destroyed copies of a key view (``contrast.hard_negatives``), input-ready.
 
-    ``x`` ``(N, M, T, V, C')`` is a view from :func:`make_views` (normalised, with velocity channels
-    when ``model.input = "position+velocity"``). Its position channels (the first ``C' - D``) go
-    through :func:`destroy_motion` once per kind of ``cfg.contrast.hard_negatives`` (in the order
-    written, e.g. static then shuffled), then the velocity is recomputed from the new frame order
-    (zero for a static clip). The normalisation is the key view's own (centre and scale of a clip do
-    not depend on its frame order), so a hard negative differs from its key view by the motion only.
+    ``x`` ``(N, M, T, V, C)`` is a view from :func:`make_position_views` (normalised, the dataset's
+    channels, before :func:`encoder_input`). It goes through :func:`destroy_motion` once per kind of
+    ``cfg.contrast.hard_negatives`` (in the order written, e.g. static then shuffled), then through
+    :func:`encoder_input`, so every derived channel is recomputed from the new frame order: the
+    velocity of a static clip is zero, and so is its motion (``model.input = "motion+velocity"``). The
+    normalisation is the key view's own (centre and scale of a clip do not depend on its frame order),
+    so a hard negative differs from its key view by the motion only.
 
     Returns:
-        ``(H, N, M, T, V, C')`` with ``H`` the number of kinds; the lengths are ``lengths``.
+        ``(H, N, M, T, V, C')`` with ``H`` the number of kinds and ``C'`` the encoder's input channels
+        (:func:`input_channels`); the lengths are ``lengths``.
     """
     kinds = cfg.contrast.hard_negatives.split("+")
     if cfg.contrast.hard_negatives == "none":
         raise ValueError("contrast.hard_negatives = 'none': there are no hard negatives to build")
     rng = np.random.default_rng([cfg.seed, HARD, epoch, step, rank, view])
-    vel = cfg.model.input == "position+velocity"
     d = layouts.get(layout).dim
-    pos = x[..., : x.size(-1) - d] if vel else x
     out = []
     for kind in kinds:
-        y = destroy_motion(pos, lengths, cast(MotionKill, kind), rng)
-        out.append(add_velocity(y, lengths, d) if vel else y)
+        y = destroy_motion(x, lengths, cast(MotionKill, kind), rng)
+        out.append(encoder_input(cfg.model.input, y, lengths, d))
     return torch.stack(out)
 
 

@@ -40,9 +40,11 @@ from reference_models.mg_contrastive.data import (
     build_datasets,
     dataset_info,
     describe,
+    encoder_input,
     hard_negative_views,
     input_channels,
     make_loader,
+    make_position_views,
     make_views,
     stream_seed,
 )
@@ -57,6 +59,7 @@ from reference_models.mg_contrastive.utils import (
     resolve_device,
     write_json,
 )
+from skelaug import layouts
 from skelaug.data import ClipDataset
 
 __all__ = ["build_optimizer", "lr_factor", "pretrain"]
@@ -248,6 +251,7 @@ def _loop(
 ) -> dict[str, Any]:
     last: dict[str, Any] = {"loss": float("nan"), "stopped": False}
     bs = cfg.optim.batch_size
+    dims = layouts.get(layout).dim
 
     def checkpoint() -> None:
         if info.main:
@@ -275,15 +279,20 @@ def _loop(
         model.train()
         for items in loader:
             batch = Batch.from_items(items)
-            views = make_views(
-                cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
-            )
             hard = None
-            if cfg.contrast.hard_negatives != "none":  # the key views' motion-destroyed copies
+            if cfg.contrast.hard_negatives == "none":
+                views = make_views(
+                    cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
+                )
+            else:  # the key views' motion-destroyed copies, built from the views before encoder_input
+                pviews = make_position_views(
+                    cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
+                )
+                views = [(encoder_input(cfg.model.input, x, n, dims), n) for x, n in pviews]
                 key_views = (0, 1) if cfg.contrast.symmetric else (1,)
                 hard = {
                     v: hard_negative_views(
-                        cfg, *views[v], layout, epoch=epoch, step=counters["step"], rank=info.rank, view=v
+                        cfg, *pviews[v], layout, epoch=epoch, step=counters["step"], rank=info.rank, view=v
                     )
                     for v in key_views
                 }

@@ -80,7 +80,7 @@ def test_isc_moco_defaults():
         ({"ablate": {"variants": [{"set": {}}]}}, "'ablate.variants[0]'"),
         ({"data": 3}, "'data' = 3; expected a table"),
         ({"augment": {"pipeline": [{"type": "RandomWobble"}]}}, "'augment.pipeline[0]'"),
-        ({"model": {"input": "velocity"}}, "'model.input' = 'velocity'"),
+        ({"model": {"input": "acceleration"}}, "'model.input' = 'acceleration'"),
     ],
 )
 def test_bad_config_names_the_key(d, needle):

@@ -196,12 +196,12 @@ def test_hard_negative_views_keep_the_key_normalisation_and_recompute_velocity()
     pos = torch.randn(3, 1, 12, 22, 3, generator=g)
     lengths = torch.tensor([12, 7, 3])
     pos[(torch.arange(12)[None, :] >= lengths[:, None])[:, None]] = 0.0  # zero padding
-    view = add_velocity(pos, lengths, 2)  # (x, y, score, vx, vy): a finished view
+    view = add_velocity(pos, lengths, 2)  # (x, y, score, vx, vy): the finished key view
     kw = {"epoch": 1, "step": 2, "rank": 0, "view": 1}
-    hard = hard_negative_views(cfg, view, lengths, "imigue22", **kw)
+    hard = hard_negative_views(cfg, pos, lengths, "imigue22", **kw)  # from the view before the velocity
     assert hard.shape == (2, *view.shape)
-    assert torch.equal(hard, hard_negative_views(cfg, view, lengths, "imigue22", **kw))
-    assert not torch.equal(hard, hard_negative_views(cfg, view, lengths, "imigue22", **{**kw, "step": 3}))
+    assert torch.equal(hard, hard_negative_views(cfg, pos, lengths, "imigue22", **kw))
+    assert not torch.equal(hard, hard_negative_views(cfg, pos, lengths, "imigue22", **{**kw, "step": 3}))
     static, shuffled = hard
     assert (static[..., 3:] == 0).all()  # a held pose has no velocity
     for i, length in enumerate(lengths.tolist()):
