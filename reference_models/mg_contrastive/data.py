@@ -36,7 +36,6 @@ __all__ = [
     "hard_negative_views",
     "make_loader",
     "make_position_views",
-    "make_views",
     "normalize_batch",
     "stream_seed",
     "subject_ids",
@@ -523,23 +522,6 @@ def make_position_views(
         x, n = x.to(device), n.to(device)
         out.append((_normalized(cfg, x, n, layout), n))
     return out
-
-
-def make_views(
-    cfg: Config,
-    aug: Compose | None,
-    batch: Batch,
-    layout: str,
-    *,
-    epoch: int,
-    step: int,
-    rank: int,
-    device: torch.device,
-) -> list[tuple[Tensor, Tensor]]:
-    """The two augmented, normalised views of ``batch`` on ``device``, input-ready (:func:`encoder_input`)."""
-    d = layouts.get(layout).dim
-    views = make_position_views(cfg, aug, batch, layout, epoch=epoch, step=step, rank=rank, device=device)
-    return [(encoder_input(cfg.model.input, x, n, d), n) for x, n in views]
 
 
 MotionKill = Literal["static", "shuffled"]

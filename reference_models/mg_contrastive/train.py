@@ -45,7 +45,6 @@ from reference_models.mg_contrastive.data import (
     input_channels,
     make_loader,
     make_position_views,
-    make_views,
     stream_seed,
 )
 from reference_models.mg_contrastive.model import DualStreamMoCo
@@ -279,16 +278,12 @@ def _loop(
         model.train()
         for items in loader:
             batch = Batch.from_items(items)
+            pviews = make_position_views(
+                cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
+            )
+            views = [(encoder_input(cfg.model.input, x, n, dims), n) for x, n in pviews]
             hard = None
-            if cfg.contrast.hard_negatives == "none":
-                views = make_views(
-                    cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
-                )
-            else:  # the key views' motion-destroyed copies, built from the views before encoder_input
-                pviews = make_position_views(
-                    cfg, aug, batch, layout, epoch=epoch, step=counters["step"], rank=info.rank, device=dev
-                )
-                views = [(encoder_input(cfg.model.input, x, n, dims), n) for x, n in pviews]
+            if cfg.contrast.hard_negatives != "none":  # the key views' motion-destroyed copies, before encoder_input
                 key_views = (0, 1) if cfg.contrast.symmetric else (1,)
                 hard = {
                     v: hard_negative_views(
