@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _mg_common import TINY
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,9 +20,6 @@ from reference_models.mg_contrastive.evaluate import (
     knn_predict,
     linear_probe,
 )
-
-TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -3,14 +3,13 @@ closed forms, the static / shuffled clip builders against a NumPy loop, routing,
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _mg_common import TINY, metrics_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +22,6 @@ from reference_models.mg_contrastive.data import (
 )
 from reference_models.mg_contrastive.model import DualStreamMoCo, info_nce
 from reference_models.mg_contrastive.train import pretrain
-
-TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 
 
 def _nce_oracle(q, k, negatives_per_query, tau):
@@ -228,11 +225,6 @@ def test_unknown_hard_negatives_value_is_a_clear_config_error():
 one_thread = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return [{k: v for k, v in r.items() if k != "clips_per_s"} for r in csv.DictReader(f)]
-
-
 @one_thread
 def test_none_never_builds_hard_negatives(tmp_path, tiny_data, monkeypatch):
     def boom(*args, **kwargs):
@@ -241,7 +233,7 @@ def test_none_never_builds_hard_negatives(tmp_path, tiny_data, monkeypatch):
     monkeypatch.setattr(train_mod, "hard_negative_views", boom)
     cfg = load_config(TINY, ["optim.epochs=1"])
     pretrain(cfg, tmp_path, device="cpu", show_progress=False, datasets=tiny_data, stop_after_steps=2)
-    assert not any(k.startswith("hacc_") for k in _rows(tmp_path / "metrics.csv")[0])
+    assert not any(k.startswith("hacc_") for k in metrics_rows(tmp_path / "metrics.csv")[0])
 
 
 @one_thread
@@ -258,8 +250,8 @@ def test_pretrain_with_hard_negatives_resumes_exactly_and_never_enqueues_them(tm
     a = torch.load(tmp_path / "full/last.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "part/last.pt", weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    rows = _rows(tmp_path / "full/metrics.csv")
-    assert rows == _rows(tmp_path / "part/metrics.csv")
+    rows = metrics_rows(tmp_path / "full/metrics.csv")
+    assert rows == metrics_rows(tmp_path / "part/metrics.csv")
     assert {"hacc_graph->recurrent", "hacc_recurrent->recurrent"} <= set(rows[0])
     per_step = cfg.optim.batch_size * (2 if cfg.contrast.symmetric else 1)  # keys only, no hard negatives
     assert int(a["queues.graph.ptr"]) == steps * per_step % cfg.contrast.queue_size

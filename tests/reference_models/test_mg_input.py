@@ -3,11 +3,10 @@ NumPy loops and closed forms, missing joints and padding, hard negatives built f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from _mg_common import TINY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +21,6 @@ from reference_models.mg_contrastive.data import (
 )
 from reference_models.mg_contrastive.train import pretrain
 
-TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 KINDS = ("position", "position+velocity", "motion+velocity", "velocity")
 
 

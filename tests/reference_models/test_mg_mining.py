@@ -4,18 +4,14 @@ switch, exact resume and 2-process DDP."""
 
 from __future__ import annotations
 
-import csv
 import math
-import os
-import socket
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from _mg_common import DDP_SETS, TINY, ddp_worker, free_port, metrics_rows
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,7 +20,6 @@ from reference_models.mg_contrastive.config import ConfigError, load_config
 from reference_models.mg_contrastive.model import DualStreamMoCo, info_nce, mine_positives
 from reference_models.mg_contrastive.train import pretrain
 
-TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 STREAMS = ("graph", "recurrent")
 
 
@@ -225,11 +220,6 @@ def test_mining_config_is_validated():
 one_thread = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return [{k: v for k, v in r.items() if k != "clips_per_s"} for r in csv.DictReader(f)]
-
-
 @one_thread
 def test_mining_switches_on_after_the_warm_up_and_resumes_exactly(tmp_path, tiny_data, monkeypatch):
     base = ["optim.epochs=2", 'contrast.loss="both"', "train.checkpoint_every=2"]
@@ -247,7 +237,7 @@ def test_mining_switches_on_after_the_warm_up_and_resumes_exactly(tmp_path, tiny
     cfg = load_config(TINY, [*base, "contrast.mine_k=3", "contrast.mine_after=1"])
     full = pretrain(cfg, tmp_path / "full", device="cpu", show_progress=False, datasets=tiny_data)
     assert len(calls) == 2 * steps  # both streams, every step of epoch 1 only
-    ra, rb = _rows(tmp_path / "off/metrics.csv"), _rows(tmp_path / "full/metrics.csv")
+    ra, rb = metrics_rows(tmp_path / "off/metrics.csv"), metrics_rows(tmp_path / "full/metrics.csv")
     for a, b in zip(ra, rb, strict=True):
         overlap = b.pop("mine_overlap")
         if int(b["epoch"]) == 0:  # warm-up: the same training as without mining, to the bit
@@ -263,51 +253,25 @@ def test_mining_switches_on_after_the_warm_up_and_resumes_exactly(tmp_path, tiny
     a = torch.load(tmp_path / "full/last.pt", weights_only=False)["model"]
     b = torch.load(tmp_path / "part/last.pt", weights_only=False)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert _rows(tmp_path / "full/metrics.csv") == _rows(tmp_path / "part/metrics.csv")
+    assert metrics_rows(tmp_path / "full/metrics.csv") == metrics_rows(tmp_path / "part/metrics.csv")
 
 
 # ------------------------------------------------------------------------------------ DDP (2 gloo processes)
-DDP_SETS = [
-    "optim.epochs=1",
-    "augment.preset='none'",  # identical views: the draws do not depend on the world size
-    "model.graph.norm='layer'",  # no batch statistics: a rank's half batch gives the same numbers
-    "model.graph.data_norm=false",
-    "model.recurrent.data_norm=false",
-    "model.head.batch_norm=false",
-    "contrast.loss='both'",
-    "contrast.mine_k=3",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        res = pretrain(load_config(TINY, DDP_SETS), Path(out) / "run", device="cpu", show_progress=False)
-        torch.save(res["model"].state_dict(), Path(out) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+MINING_DDP_SETS = [*DDP_SETS, "contrast.loss='both'", "contrast.mine_k=3"]
 
 
 @one_thread
 def test_ddp_mining_per_rank_against_the_gathered_queue_matches_one_process(tmp_path):
     """Each rank mines for its half batch against the full (gathered) queue: the same positives as one
     process mining for the whole batch, so weights, queues and losses agree to float tolerance."""
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path / "ddp")), nprocs=2, join=True)
-    pretrain(load_config(TINY, DDP_SETS), tmp_path / "single", device="cpu", show_progress=False)
+    mp.spawn(ddp_worker, args=(2, free_port(), str(tmp_path / "ddp"), MINING_DDP_SETS), nprocs=2, join=True)
+    pretrain(load_config(TINY, MINING_DDP_SETS), tmp_path / "single", device="cpu", show_progress=False)
     r0, r1 = torch.load(tmp_path / "ddp/rank0.pt"), torch.load(tmp_path / "ddp/rank1.pt")
     one = torch.load(tmp_path / "single/last.pt", weights_only=False)["model"]
     for k in ("queues.graph.keys", "queues.recurrent.keys"):
         assert torch.equal(r0[k], r1[k]), k
     for k, v in one.items():
         assert torch.allclose(r0[k].double(), v.double(), atol=2e-5), (k, float((r0[k] - v).abs().max()))
-    ra, rb = _rows(tmp_path / "ddp/run/metrics.csv"), _rows(tmp_path / "single/metrics.csv")
+    ra, rb = metrics_rows(tmp_path / "ddp/run/metrics.csv"), metrics_rows(tmp_path / "single/metrics.csv")
     for col in ("loss", "mine_overlap"):
         assert [float(r[col]) for r in ra] == pytest.approx([float(r[col]) for r in rb], abs=1e-4)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _mg_common import TINY
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,8 +16,6 @@ from reference_models.mg_contrastive.config import load_config, load_config_dict
 from reference_models.mg_contrastive.model import DualStreamMoCo, GraphStream, KeyQueue, info_nce, seeded_init
 from skelaug import layouts
 from skelaug.nn import STGCNEncoder
-
-TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
 
 
 def _nce_oracle(q, k, queue, tau):

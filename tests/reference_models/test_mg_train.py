@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
-import os
-import socket
-from pathlib import Path
 
 import pytest
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
+from _mg_common import DDP_SETS, TINY, ddp_worker, free_port, metrics_rows
 
 from reference_models.mg_contrastive.__main__ import main
 from reference_models.mg_contrastive.config import load_config
 from reference_models.mg_contrastive.data import EpochBatchSampler, build_datasets
 from reference_models.mg_contrastive.train import lr_factor, pretrain
 
-TINY = Path(__file__).resolve().parents[2] / "reference_models/mg_contrastive/configs/tiny.toml"
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def _assert_same_state(a: dict, b: dict, path: str = "") -> None:
@@ -53,7 +41,7 @@ def test_a_few_steps_write_checkpoint_encoder_and_metrics(tmp_path, tiny_data):
     steps = n_train // cfg.optim.batch_size
     assert res["global_step"] == steps >= 2 and not res["stopped"]
     assert torch.isfinite(torch.tensor(res["loss"]))
-    rows = _rows(tmp_path / "metrics.csv")
+    rows = metrics_rows(tmp_path / "metrics.csv", timing=True)
     assert [int(r["global_step"]) for r in rows] == list(range(1, steps + 1))
     assert {"lr", "loss", "loss_graph->recurrent", "acc_recurrent->graph", "clips_per_s"} <= set(rows[0])
     ck = torch.load(tmp_path / "last.pt", weights_only=False)
@@ -86,11 +74,7 @@ def test_resume_after_kill_mid_epoch_is_exact(tmp_path, tiny_data):
     for key in ("model", "optimizer", "scheduler", "counters", "rng_cpu"):
         _assert_same_state(a[key], b[key], key)
     # the metrics log of the resumed run has each step once, with the uninterrupted run's values
-    ra, rb = _rows(tmp_path / "full/metrics.csv"), _rows(tmp_path / "part/metrics.csv")
-    drop = ("clips_per_s",)
-    assert [{k: v for k, v in r.items() if k not in drop} for r in ra] == [
-        {k: v for k, v in r.items() if k not in drop} for r in rb
-    ]
+    assert metrics_rows(tmp_path / "full/metrics.csv") == metrics_rows(tmp_path / "part/metrics.csv")
 
 
 def test_cli_pretrain_then_evaluate(tmp_path):
@@ -127,38 +111,10 @@ def test_batch_sampler_shards_each_global_batch_contiguously():
 
 
 # ------------------------------------------------------------------------------------ DDP (2 gloo processes)
-DDP_SETS = [
-    "optim.epochs=1",
-    "augment.preset='none'",  # identical views: the draws do not depend on the world size
-    "model.graph.norm='layer'",  # no batch statistics: a rank's half batch gives the same numbers
-    "model.graph.data_norm=false",
-    "model.recurrent.data_norm=false",
-    "model.head.batch_norm=false",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _ddp_queue_worker(rank: int, world: int, port: int, out: str, sets: list[str]) -> None:
-    """Run pre-training and save this rank's final model state for comparison across ranks."""
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        res = pretrain(load_config(TINY, sets), Path(out) / "run", device="cpu", show_progress=False)
-        torch.save(res["model"].state_dict(), Path(out) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
-
-
 def test_ddp_two_gloo_processes_match_single_process(tmp_path):
     """2 ranks x half batch == 1 process x full batch (no batch statistics, identical views): the
     gathered queue and the weights agree to float tolerance, and both ranks hold the same queue."""
-    mp.spawn(_ddp_queue_worker, args=(2, _free_port(), str(tmp_path / "ddp"), DDP_SETS), nprocs=2, join=True)
+    mp.spawn(ddp_worker, args=(2, free_port(), str(tmp_path / "ddp"), DDP_SETS), nprocs=2, join=True)
     single = tmp_path / "single"
     cfg = load_config(TINY, DDP_SETS)
     pretrain(cfg, single, device="cpu", show_progress=False)
@@ -171,15 +127,15 @@ def test_ddp_two_gloo_processes_match_single_process(tmp_path):
     assert int(r0["queues.graph.ptr"]) == steps * cfg.optim.batch_size % cfg.contrast.queue_size
     for k, v in one.items():
         assert torch.allclose(r0[k].double(), v.double(), atol=2e-5), (k, float((r0[k] - v).abs().max()))
-    ra = _rows(tmp_path / "ddp/run/metrics.csv")
-    rb = _rows(single / "metrics.csv")
+    ra = metrics_rows(tmp_path / "ddp/run/metrics.csv")
+    rb = metrics_rows(single / "metrics.csv")
     assert [float(r["loss"]) for r in ra] == pytest.approx([float(r["loss"]) for r in rb], abs=1e-4)
 
 
 def test_ddp_with_batch_norm_and_augmentation_runs(tmp_path):
     """The default model (batch norm, MG augmentation): both ranks end with identical queues and weights."""
     sets = ["optim.epochs=1"]
-    mp.spawn(_ddp_queue_worker, args=(2, _free_port(), str(tmp_path), sets), nprocs=2, join=True)
+    mp.spawn(ddp_worker, args=(2, free_port(), str(tmp_path), sets), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt")
     r1 = torch.load(tmp_path / "rank1.pt")
     for k, v in r0.items():
