@@ -253,6 +253,13 @@ def _unjson(v: Any) -> Any:
     return v
 
 
+def _needs_layout(names: Sequence[str]) -> ValueError:
+    return ValueError(
+        f"{', '.join(dict.fromkeys(names))} needs layout=...; pass a layout name such as 'ntu25' "
+        f"(known: {', '.join(_layouts.names())}) or a SkeletonLayout, to it or to the enclosing Compose"
+    )
+
+
 def _check_prob(p: float, name: str = "p") -> float:
     if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"{name}={p!r} is not a probability; give a number in [0, 1]")
@@ -334,10 +341,7 @@ class Augmentation:
         """
         lay = self.layout if self.layout is not None else ctx.layout
         if lay is None:
-            raise ValueError(
-                f"{type(self).__name__} needs layout=...; pass a layout name such as 'ntu25' "
-                f"(known: {', '.join(_layouts.names())}) or a SkeletonLayout, to it or to the enclosing Compose"
-            )
+            raise _needs_layout([type(self).__name__])
         return lay
 
     def _layouts(self) -> list[SkeletonLayout]:
@@ -357,10 +361,7 @@ class Augmentation:
             raise ValueError(f"{type(self).__name__} mixes layouts {sorted(lays)}; use one layout per pipeline")
         layout = next(iter(lays.values()), None)
         if layout is None and self._layout_needers():
-            raise ValueError(
-                f"{', '.join(dict.fromkeys(self._layout_needers()))} needs layout=...; pass a layout name such as "
-                f"'ntu25' (known: {', '.join(_layouts.names())}) or a SkeletonLayout, to it or to the enclosing Compose"
-            )
+            raise _needs_layout(self._layout_needers())
         hints = set(self._dims_hint())
         if len(hints) > 1:
             raise ValueError(f"{type(self).__name__} mixes dims {sorted(hints)}; use one coordinate dimensionality")
