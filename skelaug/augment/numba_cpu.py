@@ -815,17 +815,17 @@ def _joint_sums(xs: Any, length: int, nv: int, nc: int, dims: int, joints: Any, 
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, low: Any, high: Any, mag: Any,
-                 sign: int) -> int:
+def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, low: Any, high: Any, sign: int) -> int:
     """Fold positions ``j < count`` of a channels-last slab into ``acc = [h0, l0, h1, l1, h2, l2]``;
     returns how many were present.
 
     ``xs`` is the slab's float bits as signed integers (``int32`` for float32, ``int64`` for float64),
-    and the extremes are taken over *order keys* ``k = b ^ ((b >> sign) & mag)``, which sort exactly
+    and the extremes are taken over *order keys* ``k = b ^ ((b >> sign) & high)``, which sort exactly
     as the floats do (a monotone bijection on finite values and infinities; inputs are validated
     finite first). Integer max/min reductions vectorise; float compare-and-select reductions do not
     (numba's LLVM keeps them scalar even with fast-math flags: 1.2 ms vs 0.23 ms per batch here).
-    Presence is ``(b0 | b1 | b2) & mag != 0``: some coordinate is not +-0, as ``x != 0.0`` says.
+    Presence is ``(b0 | b1 | b2) & high != 0``: some coordinate is not +-0, as ``x != 0.0`` says
+    (``high``, the integer type's largest value, masks off the sign bit).
     """
     h0, l0, h1, l1, h2, l2 = acc[0], acc[1], acc[2], acc[3], acc[4], acc[5]
     c = 0
@@ -834,11 +834,11 @@ def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, low: Any, hi
         b0 = xs[o]
         b1 = xs[o + 1 if dims > 1 else o]
         b2 = xs[o + 2 if dims > 2 else o]
-        p = ((b0 | b1 | b2) & mag) != 0
+        p = ((b0 | b1 | b2) & high) != 0
         c += 1 if p else 0
-        k0 = b0 ^ ((b0 >> sign) & mag)
-        k1 = b1 ^ ((b1 >> sign) & mag)
-        k2 = b2 ^ ((b2 >> sign) & mag)
+        k0 = b0 ^ ((b0 >> sign) & high)
+        k1 = b1 ^ ((b1 >> sign) & high)
+        k2 = b2 ^ ((b2 >> sign) & high)
         h0 = max(h0, k0 if p else low)
         l0 = min(l0, k0 if p else high)
         h1 = max(h1, k1 if p else low)
@@ -873,9 +873,9 @@ def _extent_sample(xs: Any, count: int, nc: int, dims: int, acc: Any, hi: Any, l
     c = 0
     for m in range(xs.shape[0]):
         if nc == 3 and dims == 3:                  # the common case, with a constant stride
-            c += _extent_rows(xs[m], count, 3, 3, acc, low, high, high, sign)
+            c += _extent_rows(xs[m], count, 3, 3, acc, low, high, sign)
         else:
-            c += _extent_rows(xs[m], count, nc, dims, acc, low, high, high, sign)
+            c += _extent_rows(xs[m], count, nc, dims, acc, low, high, sign)
     hi[0], hi[1], hi[2] = acc[0], acc[2], acc[4]
     lo[0], lo[1], lo[2] = acc[1], acc[3], acc[5]
     return c
@@ -946,22 +946,35 @@ def scan_batch(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[i
     work = _work(x)
     lens = np.ascontiguousarray(lengths, dtype=np.int64)
     n = work.shape[0]
-    ints = np.int32 if work.dtype == np.float32 else np.int64
-    info = np.iinfo(ints)
+    ints, low, high, sign = _key_type(work.dtype)
     finfo = np.finfo(work.dtype)
     expo = ints(((1 << finfo.nexp) - 1) << finfo.nmant)
     hik, lok = np.zeros((n, 3), dtype=ints), np.zeros((n, 3), dtype=ints)
     cnt, tcnt, bad = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_)
     idx = np.asarray([] if joints is None else list(joints), dtype=np.int64)
     total = np.zeros((n, dims))
-    _parallel(_scan, (work, work.view(ints), lens, dims, idx, hik, lok, cnt, total, tcnt, bad, ints(info.min),
-                      ints(info.max), info.bits - 1, expo), n, work.size)
-    hi, lo = _from_keys(hik[:, :dims], work.dtype), _from_keys(lok[:, :dims], work.dtype)
-    found = cnt > 0
+    _parallel(_scan, (work, work.view(ints), lens, dims, idx, hik, lok, cnt, total, tcnt, bad, low, high, sign, expo),
+              n, work.size)
     with np.errstate(invalid="ignore", over="ignore"):        # non-finite input: the caller raises
-        extent = np.where(found, (hi - lo).max(axis=1), 0.0)
+        extent, found = _extent_from_keys(hik, lok, cnt, dims, work.dtype)
     centre = None if joints is None else total / np.maximum(tcnt, 1.0)[:, None]
     return BatchScan(not bool(bad.any()), extent, found, centre, None if joints is None else tcnt > 0)
+
+
+def _key_type(dtype: np.dtype[Any]) -> tuple[Any, Any, Any, int]:
+    """The signed integer type of the float ``dtype``'s width for :func:`_extent_rows`: the type, its
+    smallest and largest values, and its width minus one."""
+    ints = np.int32 if dtype == np.float32 else np.int64
+    info = np.iinfo(ints)
+    return ints, ints(info.min), ints(info.max), info.bits - 1
+
+
+def _extent_from_keys(hik: np.ndarray, lok: np.ndarray, cnt: np.ndarray, dims: int,
+                      dtype: np.dtype[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample extent ``max_d (hi_d - lo_d)`` (0 where no joint was present) from the order keys."""
+    hi, lo = _from_keys(hik[:, :dims], dtype), _from_keys(lok[:, :dims], dtype)
+    found = cnt > 0
+    return np.where(found, (hi - lo).max(axis=1), 0.0), found
 
 
 def _from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
@@ -989,14 +1002,11 @@ def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequen
         return total / np.maximum(cnt, 1.0)[:, None], cnt > 0
     sub = work if joints is None else np.ascontiguousarray(work[:, :, :, idx, :dims])
     if dims <= 3:
-        ints = np.int32 if sub.dtype == np.float32 else np.int64
+        ints, low, high, sign = _key_type(sub.dtype)
         hik, lok = np.zeros((n, 3), dtype=ints), np.zeros((n, 3), dtype=ints)
-        info = np.iinfo(ints)
-        _parallel(_extent, (sub.view(ints), lens, dims, hik, lok, cnt, ints(info.min), ints(info.max), info.bits - 1),
-                  n, sub.size)
-        hi, lo = _from_keys(hik[:, :dims], sub.dtype), _from_keys(lok[:, :dims], sub.dtype)
-    else:
-        hi, lo, cnt = _extent_slow(sub, lens, dims)
+        _parallel(_extent, (sub.view(ints), lens, dims, hik, lok, cnt, low, high, sign), n, sub.size)
+        return _extent_from_keys(hik, lok, cnt, dims, sub.dtype)
+    hi, lo, cnt = _extent_slow(sub, lens, dims)
     found = cnt > 0
     return np.where(found, (hi - lo).max(axis=1), 0.0), found
 
