@@ -74,17 +74,17 @@ def rotation_matrices(angles_deg: np.ndarray, dims: int) -> np.ndarray:
         c, s = np.cos(a[:, 0]), np.sin(a[:, 0])
         return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
     c, s = np.cos(a), np.sin(a)
-    out: np.ndarray | None = None
-    for axis in range(3):
+
+    def about(axis: int) -> np.ndarray:
         r = np.zeros((n, 3, 3))
         r[:, axis, axis] = 1.0
         i, j = [k for k in range(3) if k != axis]
         r[:, i, i], r[:, j, j] = c[:, axis], c[:, axis]
         sign = -1.0 if axis != 1 else 1.0      # right-handed rotations about x, y, z
         r[:, i, j], r[:, j, i] = sign * s[:, axis], -sign * s[:, axis]
-        out = r if out is None else r @ out    # R_x @ I == R_x exactly: start from R_x
-    assert out is not None
-    return out
+        return r
+
+    return np.asarray(about(2) @ (about(1) @ about(0)))    # R_z R_y R_x
 
 
 class RandomRotate(Augmentation):
