@@ -8,8 +8,9 @@ One optimiser step (``B`` clips; shapes per rank):
    ``contrast.hard_negatives``, also keys of view 2's motion-destroyed copies -> ``(B, H, D)``, extra
    negatives of each query (in the same key-encoder forward, never enqueued);
 4. loss (``contrast.loss``; from epoch ``contrast.mine_after`` on with ``contrast.mine_k`` mined
-   positives per query: each stream's nearest queue entries to its keys, against the full queue),
-   backward, SGD step, per-step learning rate;
+   positives per query: each stream's nearest queue entries to its keys, against the full queue; with
+   ``contrast.positives = "label"`` every queued clip of the query's class), backward, SGD step,
+   per-step learning rate;
 5. keys of all ranks gathered (rank order) and enqueued into each stream's queue.
 
 Checkpoints (``last.pt``, written atomically) hold the online and momentum encoders, the queues and
