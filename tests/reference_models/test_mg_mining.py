@@ -295,9 +295,9 @@ def test_mining_among_other_subjects_never_picks_the_clips_subject_nor_the_initi
             assert sorted(np.flatnonzero(mined[s][i].numpy()).tolist()) == sorted(top)
     loss, _ = m.loss(q, k, subjects, mine=True)
     assert torch.isfinite(loss)
-    with pytest.raises(ValueError, match="contrast.mine_subjects = 'other' needs the subject ids"):
+    with pytest.raises(ValueError, match=r"contrast\.mine_subjects = 'other' needs the subject ids"):
         m.mined(k)
-    with pytest.raises(ConfigError, match="'contrast.mine_subjects' = 'other' cannot be combined"):
+    with pytest.raises(ConfigError, match=r"'contrast\.mine_subjects' = 'other' cannot be combined"):
         load_config(TINY, ["contrast.mine_k=2", 'contrast.mine_subjects="other"', 'contrast.negatives="same_subject"'])
 
 
@@ -323,11 +323,11 @@ def test_label_positives_are_the_queue_entries_of_the_query_class(form, mode):
                                    form))
         assert logs[f"loss_{a}->{b}"] == pytest.approx(terms[-1], rel=1e-5)
     assert float(loss) == pytest.approx(np.mean(terms), rel=1e-5)
-    with pytest.raises(ValueError, match="contrast.positives = 'label' needs the class labels"):
+    with pytest.raises(ValueError, match=r"contrast\.positives = 'label' needs the class labels"):
         m.loss(q, k)
-    with pytest.raises(ConfigError, match="set contrast.mine_k = 0"):
+    with pytest.raises(ConfigError, match=r"set contrast\.mine_k = 0"):
         load_config(TINY, ['contrast.positives="label"', "contrast.mine_k=2"])
-    with pytest.raises(ConfigError, match="'contrast.positives' = 'labels'; expected one of 'instance', 'label'"):
+    with pytest.raises(ConfigError, match=r"'contrast\.positives' = 'labels'; expected one of 'instance', 'label'"):
         load_config(TINY, ['contrast.positives="labels"'])
 
 
