@@ -227,6 +227,16 @@ class ContrastConfig:
       released code), :math:`\mathcal L_i = -\frac{1}{|P_i|} \sum_{p \in P_i} \log \mathrm{softmax}(\ell_i)_p`.
 
     Mining uses no labels. ``mine_k = 0`` (default): off, bit for bit the loss without mining.
+    ``mine_subjects``: ``any`` (default) mines among all queue entries (among the query's own subject's
+    with ``negatives = "same_subject"``); ``other`` only among clips of *other* subjects, so a mined
+    neighbour cannot be the same person (the datasets' subject ids, not labels).
+
+    ``positives``: ``instance`` (default): the key of the same clip (plus mined ones), i.e.
+    self-supervised. ``label``: *supervised* contrast (SupCon, Khosla et al., NeurIPS 2020, through
+    the queue): every queue entry of the query's class is a further positive, in the multi-positive
+    loss of ``mine_loss``. It reads the training clips' class labels, so it is not self-supervised:
+    it is the upper bound of positive mining, the features that perfect mining would give this
+    encoder (an ablation, not a pre-training recipe). Not combinable with ``mine_k``.
     """
 
     loss: Literal["cross", "within", "both"] = "cross"
@@ -240,6 +250,8 @@ class ContrastConfig:
     mine_after: int = 0
     mine_space: Literal["other", "same"] = "other"
     mine_loss: Literal["sum", "mean"] = "sum"
+    mine_subjects: Literal["any", "other"] = "any"
+    positives: Literal["instance", "label"] = "instance"
 
 
 @dataclass
@@ -490,6 +502,16 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'contrast.mine_k' = {c.mine_k} must be below contrast.queue_size = {c.queue_size} "
             "(the positives are mined from the queue); use fewer neighbours or a larger queue"
+        )
+    if c.mine_subjects == "other" and c.negatives == "same_subject":
+        raise ConfigError(
+            "config key 'contrast.mine_subjects' = 'other' cannot be combined with contrast.negatives = "
+            "'same_subject' (the other subjects' clips are not in the loss); use one of them"
+        )
+    if c.positives == "label" and c.mine_k > 0:
+        raise ConfigError(
+            f"config key 'contrast.positives' = 'label' already makes every queue entry of the query's class a "
+            f"positive; set contrast.mine_k = 0 (it is {c.mine_k})"
         )
     if c.mine_k > 0 and c.mine_space == "other" and len(cfg.model.streams) == 1:
         raise ConfigError(

@@ -176,36 +176,44 @@ class KeyQueue(nn.Module):
     need not divide ``size``. The initial content is random unit vectors from ``generator``.
 
     With ``subjects=True`` it also keeps the subject id of each key (``subjects`` ``(size,)``, initially
-    ``NO_SUBJECT``: the random initial keys belong to nobody).
+    ``NO_SUBJECT``: the random initial keys belong to nobody); with ``labels=True`` likewise the class
+    label of each key (``labels``, initially ``NO_SUBJECT`` too: no class).
     """
 
     keys: Tensor
     ptr: Tensor
     subjects: Tensor
+    labels: Tensor
     NO_SUBJECT = -(2**62)
 
-    def __init__(self, size: int, dim: int, generator: torch.Generator, subjects: bool = False) -> None:
+    def __init__(
+        self, size: int, dim: int, generator: torch.Generator, subjects: bool = False, labels: bool = False
+    ) -> None:
         super().__init__()
         self.size = size
         self.register_buffer("keys", F.normalize(torch.randn(size, dim, generator=generator), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
         self.track_subjects = subjects
-        if subjects:
-            self.register_buffer("subjects", torch.full((size,), self.NO_SUBJECT, dtype=torch.long))
+        self.track_labels = labels
+        for name, tracked in (("subjects", subjects), ("labels", labels)):
+            if tracked:
+                self.register_buffer(name, torch.full((size,), self.NO_SUBJECT, dtype=torch.long))
 
     @torch.no_grad()
-    def enqueue(self, keys: Tensor, subjects: Tensor | None = None) -> None:
-        """Write ``keys`` ``(b, dim)`` (and their ``subjects`` ``(b,)``) one after the other at the pointer
-        (wrapping); the pointer moves by ``b``."""
+    def enqueue(self, keys: Tensor, subjects: Tensor | None = None, labels: Tensor | None = None) -> None:
+        """Write ``keys`` ``(b, dim)`` (and their ``subjects`` / ``labels`` ``(b,)``) one after the other at
+        the pointer (wrapping); the pointer moves by ``b``."""
         b = keys.size(0)
         n = min(b, self.size)  # only the last `size` keys survive a batch larger than the queue
         p = int(self.ptr)
         idx = (p + (b - n) + torch.arange(n, device=keys.device)) % self.size
         self.keys[idx] = keys.detach()[b - n :].to(self.keys.dtype)
-        if self.track_subjects:
-            if subjects is None:
-                raise ValueError("KeyQueue(subjects=True).enqueue needs the subjects of the keys")
-            self.subjects[idx] = subjects.to(self.subjects.device)[b - n :]
+        for name, tracked, ids in (("subjects", self.track_subjects, subjects), ("labels", self.track_labels, labels)):
+            if tracked:
+                if ids is None:
+                    raise ValueError(f"KeyQueue({name}=True).enqueue needs the {name} of the keys")
+                buf = getattr(self, name)
+                buf[idx] = ids.to(buf.device)[b - n :]
         self.ptr.fill_((p + b) % self.size)
 
 
@@ -339,10 +347,11 @@ class DualStreamMoCo(nn.Module):
         for p in self.target.parameters():
             p.requires_grad_(False)
         gen = torch.Generator().manual_seed(int(np.random.default_rng([seed, 3]).integers(2**62)))
-        per_subject = cfg.contrast.negatives == "same_subject"
+        per_subject = cfg.contrast.negatives == "same_subject" or cfg.contrast.mine_subjects == "other"
+        per_label = cfg.contrast.positives == "label"
         self.queues = nn.ModuleDict(
             {
-                k: KeyQueue(cfg.contrast.queue_size, cfg.model.head.dim, gen, subjects=per_subject)
+                k: KeyQueue(cfg.contrast.queue_size, cfg.model.head.dim, gen, subjects=per_subject, labels=per_label)
                 for k in self.online.stream_names
             }
         )
@@ -392,6 +401,7 @@ class DualStreamMoCo(nn.Module):
         subjects: Tensor | None = None,
         hard: dict[str, Tensor] | None = None,
         mine: bool = False,
+        labels: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
         """The contrastive loss of ``cfg.contrast.loss`` from projections ``queries`` and normalised ``keys``.
 
@@ -407,6 +417,9 @@ class DualStreamMoCo(nn.Module):
         ``a -> b`` gets the top-``mine_k`` entries of :meth:`mining_stream` ``(b)``'s key against its
         queue. Logs then also ``mine_overlap``, the mean fraction of a clip's ``mine_k`` neighbours that
         both streams pick (two streams), and with ``mine_k > 0`` this column is logged (NaN) before too.
+
+        With ``contrast.positives = "label"``, ``labels`` ``(B,)`` are the queries' class labels and every
+        queue entry of the query's class is a further positive of every term (supervised contrast).
         """
         q = {k: F.normalize(v, dim=1) for k, v in queries.items()}
         names = self.stream_names
@@ -427,6 +440,10 @@ class DualStreamMoCo(nn.Module):
                 mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
             hk = None if hard is None else hard[ks]
             extra = None if mined is None else mined[self.mining_stream(ks)]
+            if self.cfg.positives == "label":
+                if labels is None:
+                    raise ValueError("contrast.positives = 'label' needs the class labels of the batch")
+                extra = labels.to(queue.labels.device)[:, None] == queue.labels[None, :]
             lo, acc = info_nce(
                 q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask, hk, extra, self.cfg.mine_loss
             )
@@ -460,7 +477,9 @@ class DualStreamMoCo(nn.Module):
     def mined(self, keys: dict[str, Tensor], subjects: Tensor | None = None) -> dict[str, Tensor]:
         """Each stream's top-``contrast.mine_k`` queue entries for each key (:func:`mine_positives`):
         ``{stream: (B, K) bool}``, indexed by the *mining* stream. With ``contrast.negatives =
-        "same_subject"`` only entries of the clip's own subject are candidates.
+        "same_subject"`` only entries of the clip's own subject are candidates; with
+        ``contrast.mine_subjects = "other"`` only entries of other subjects' clips (not the queue's
+        random initial keys, which belong to nobody).
 
         Per process: under DDP the keys are this rank's batch and the queues (identical on all ranks)
         hold the gathered keys of all ranks.
@@ -473,6 +492,12 @@ class DualStreamMoCo(nn.Module):
                 if subjects is None:
                     raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
                 mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
+            elif self.cfg.mine_subjects == "other":
+                if subjects is None:
+                    raise ValueError("contrast.mine_subjects = 'other' needs the subject ids of the batch")
+                mask = (subjects.to(queue.subjects.device)[:, None] != queue.subjects[None, :]) & (
+                    queue.subjects != KeyQueue.NO_SUBJECT
+                )[None, :]
             out[s] = mine_positives(keys[s], queue.keys, self.cfg.mine_k, mask)
         return out
 

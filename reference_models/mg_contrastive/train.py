@@ -8,8 +8,9 @@ One optimiser step (``B`` clips; shapes per rank):
    ``contrast.hard_negatives``, also keys of view 2's motion-destroyed copies -> ``(B, H, D)``, extra
    negatives of each query (in the same key-encoder forward, never enqueued);
 4. loss (``contrast.loss``; from epoch ``contrast.mine_after`` on with ``contrast.mine_k`` mined
-   positives per query: each stream's nearest queue entries to its keys, against the full queue),
-   backward, SGD step, per-step learning rate;
+   positives per query: each stream's nearest queue entries to its keys, against the full queue; with
+   ``contrast.positives = "label"`` every queued clip of the query's class), backward, SGD step,
+   per-step learning rate;
 5. keys of all ranks gathered (rank order) and enqueued into each stream's queue.
 
 Checkpoints (``last.pt``, written atomically) hold the online and momentum encoders, the queues and
@@ -292,20 +293,28 @@ def _loop(
                     for v in key_views
                 }
             mine = cfg.contrast.mine_k > 0 and epoch >= cfg.contrast.mine_after
-            loss, logs, keys = _step(model, online, views, cfg.contrast.symmetric, batch.subjects, hard, mine)
+            labels = _positive_labels(batch) if cfg.contrast.positives == "label" else None
+            loss, logs, keys = _step(
+                model, online, views, cfg.contrast.symmetric, batch.subjects, hard, mine, labels
+            )
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             sched.step()
             with torch.no_grad():
-                subj = None
-                if cfg.contrast.negatives == "same_subject":
-                    assert batch.subjects is not None
-                    subj = gather_cat(batch.subjects.to(dev), info)
-                    if cfg.contrast.symmetric:  # both views' keys are enqueued
-                        subj = torch.cat([subj, subj])
+                q0 = model.queue(model.stream_names[0])
+
+                def queued(own: torch.Tensor | None, tracked: bool) -> torch.Tensor | None:
+                    """The ids of the enqueued keys (all ranks; both views' keys when symmetric)."""
+                    if not tracked:
+                        return None
+                    assert own is not None
+                    got = gather_cat(own.to(dev), info)
+                    return torch.cat([got, got]) if cfg.contrast.symmetric else got
+
+                subj, lab = queued(batch.subjects, q0.track_subjects), queued(labels, q0.track_labels)
                 for s, kk in keys.items():
-                    model.queue(s).enqueue(gather_cat(kk, info), subj)
+                    model.queue(s).enqueue(gather_cat(kk, info), subj, lab)
             counters["step"] += 1
             counters["global_step"] += 1
             clips += int(batch.data.size(0)) * info.world_size
@@ -346,6 +355,18 @@ def _loop(
     return last
 
 
+def _positive_labels(batch: Batch) -> torch.Tensor:
+    """The batch's class labels for ``contrast.positives = "label"``; every clip must have one."""
+    bad = batch.labels < 0
+    if bool(bad.any()):
+        raise ValueError(
+            f"contrast.positives = 'label' needs the class label of every training clip, but {int(bad.sum())} clip(s) "
+            f"of this batch have label {int(batch.labels[bad][0])} (none); use contrast.positives = 'instance' "
+            "for unlabelled data"
+        )
+    return batch.labels
+
+
 def _step(
     model: DualStreamMoCo,
     online: nn.Module,
@@ -354,6 +375,7 @@ def _step(
     subjects: torch.Tensor | None = None,
     hard: dict[int, torch.Tensor] | None = None,
     mine: bool = False,
+    labels: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float], dict[str, torch.Tensor]]:
     """Loss of one batch; returns the loss, its logged terms and the keys to enqueue (view 2's).
 
@@ -361,7 +383,8 @@ def _step(
     view 1's (index 1) for the queries of view 0, and view 0's too when ``symmetric``. Their momentum
     keys are computed with the view's keys (:meth:`DualStreamMoCo.keys_with_hard`) and never enqueued.
     ``mine``: add the mined positives (``contrast.mine_k``), chosen by the keys of the same view as
-    the term's key (before this step's keys are enqueued).
+    the term's key (before this step's keys are enqueued). ``labels``: the clips' class labels, for
+    ``contrast.positives = "label"``.
     """
 
     def keys_of(v: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
@@ -379,8 +402,8 @@ def _step(
         keys1, hard1 = keys_of(0)
         q1 = {s: p[:b] for s, (_, p) in both.items()}
         q2 = {s: p[b:] for s, (_, p) in both.items()}
-        loss1, logs1 = model.loss(q1, keys, subjects, hard2, mine)
-        loss2, logs2 = model.loss(q2, keys1, subjects, hard1, mine)
+        loss1, logs1 = model.loss(q1, keys, subjects, hard2, mine, labels)
+        loss2, logs2 = model.loss(q2, keys1, subjects, hard1, mine, labels)
         loss = (loss1 + loss2) / 2
         logs = {k: (v + logs2[k]) / 2 for k, v in logs1.items()}
         keys = {s: torch.cat([keys[s], keys1[s]]) for s in keys}
@@ -388,5 +411,5 @@ def _step(
     out = online(x1, l1)
     model.momentum_update()
     keys, hard2 = keys_of(1)
-    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects, hard2, mine)
+    loss, logs = model.loss({s: p for s, (_, p) in out.items()}, keys, subjects, hard2, mine, labels)
     return loss, logs, keys

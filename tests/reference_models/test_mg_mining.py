@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from reference_models.mg_contrastive import model as model_mod
 from reference_models.mg_contrastive.config import ConfigError, load_config
-from reference_models.mg_contrastive.model import DualStreamMoCo, info_nce, mine_positives
+from reference_models.mg_contrastive.model import DualStreamMoCo, KeyQueue, info_nce, mine_positives
 from reference_models.mg_contrastive.train import pretrain
 
 STREAMS = ("graph", "recurrent")
@@ -275,3 +275,96 @@ def test_ddp_mining_per_rank_against_the_gathered_queue_matches_one_process(tmp_
     ra, rb = metrics_rows(tmp_path / "ddp/run/metrics.csv"), metrics_rows(tmp_path / "single/metrics.csv")
     for col in ("loss", "mine_overlap"):
         assert [float(r[col]) for r in ra] == pytest.approx([float(r[col]) for r in rb], abs=1e-4)
+
+
+# ------------------------------------------------------------------------------------ mining among other subjects
+def test_mining_among_other_subjects_never_picks_the_clips_subject_nor_the_initial_keys():
+    _, m = _tiny("contrast.mine_k=3", 'contrast.mine_subjects="other"', 'contrast.loss="both"')
+    g = torch.Generator().manual_seed(5)
+    for s in STREAMS:  # 24 of the 32 entries are clips of subjects 0-3; 8 are still the random initial keys
+        m.queues[s].enqueue(F.normalize(torch.randn(24, 8, generator=g), dim=1), torch.arange(24) % 4)
+    q, k = _inputs(6, b=4)
+    subjects = torch.tensor([0, 1, 2, 7])  # subject 7 has no clip in the queue: all 24 are candidates
+    mined = m.mined(k, subjects)
+    for s in STREAMS:
+        queue_subj = m.queues[s].subjects
+        sim = (k[s] @ m.queues[s].keys.t()).numpy()
+        for i in range(4):  # oracle: the 3 most similar entries among other subjects' clips
+            cand = [j for j in range(32) if int(queue_subj[j]) not in (int(subjects[i]), KeyQueue.NO_SUBJECT)]
+            top = sorted(cand, key=lambda j, i=i: -sim[i, j])[:3]
+            assert sorted(np.flatnonzero(mined[s][i].numpy()).tolist()) == sorted(top)
+    loss, _ = m.loss(q, k, subjects, mine=True)
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match=r"contrast\.mine_subjects = 'other' needs the subject ids"):
+        m.mined(k)
+    with pytest.raises(ConfigError, match=r"'contrast\.mine_subjects' = 'other' cannot be combined"):
+        load_config(TINY, ["contrast.mine_k=2", 'contrast.mine_subjects="other"', 'contrast.negatives="same_subject"'])
+
+
+# ------------------------------------------------------------------------------------ label positives (SupCon)
+@pytest.mark.parametrize(("form", "mode"), [("sum", "both"), ("mean", "cross")])
+def test_label_positives_are_the_queue_entries_of_the_query_class(form, mode):
+    cfg, m = _tiny('contrast.positives="label"', f'contrast.mine_loss="{form}"', f'contrast.loss="{mode}"')
+    g = torch.Generator().manual_seed(7)
+    for s in STREAMS:  # 24 labelled entries (classes 0-3); 8 random initial keys of no class
+        m.queues[s].enqueue(F.normalize(torch.randn(24, 8, generator=g), dim=1), None, torch.arange(24) % 4)
+    q, k = _inputs(8)
+    labels = torch.tensor([0, 1, 2, 3, 9])  # class 9 has no queue entry: the key is its only positive
+    loss, logs = m.loss(q, k, labels=labels, mine=True)  # `mine` changes nothing: mine_k = 0
+    pairs = [("graph", "recurrent"), ("recurrent", "graph")]
+    pairs += [("graph", "graph"), ("recurrent", "recurrent")] if mode == "both" else []
+    terms = []
+    for a, b in pairs:
+        qlab = m.queues[b].labels.tolist()
+        pos = [[qlab[j] == int(labels[i]) for j in range(32)] for i in range(5)]
+        assert sum(map(sum, pos)) == 4 * 6
+        qa = F.normalize(q[a], dim=1).tolist()
+        terms.append(_multi_oracle(qa, k[b].tolist(), m.queues[b].keys.tolist(), cfg.contrast.temperature, pos,
+                                   form))
+        assert logs[f"loss_{a}->{b}"] == pytest.approx(terms[-1], rel=1e-5)
+    assert float(loss) == pytest.approx(np.mean(terms), rel=1e-5)
+    with pytest.raises(ValueError, match=r"contrast\.positives = 'label' needs the class labels"):
+        m.loss(q, k)
+    with pytest.raises(ConfigError, match=r"set contrast\.mine_k = 0"):
+        load_config(TINY, ['contrast.positives="label"', "contrast.mine_k=2"])
+    with pytest.raises(ConfigError, match=r"'contrast\.positives' = 'labels'; expected one of 'instance', 'label'"):
+        load_config(TINY, ['contrast.positives="labels"'])
+
+
+def test_label_positives_refuse_unlabelled_clips():
+    from reference_models.mg_contrastive.data import Batch
+    from reference_models.mg_contrastive.train import _positive_labels
+
+    batch = Batch(torch.zeros(3, 1, 4, 22, 3), torch.full((3,), 4), torch.tensor([2, -1, -1]))
+    with pytest.raises(ValueError, match=r"2 clip\(s\) of this batch have label -1 \(none\)"):
+        _positive_labels(batch)
+    assert _positive_labels(Batch(batch.data, batch.lengths, torch.tensor([2, 0, 1]))).tolist() == [2, 0, 1]
+
+
+@one_thread
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_label_positives_queue_the_batch_labels_and_resume_exactly(tmp_path, tiny_data, symmetric):
+    """The queues hold each key's class: after training, the last entries are the last batch's labels (twice
+    with symmetric views); a run stopped mid-way and resumed ends identical."""
+    from reference_models.mg_contrastive.data import Batch, make_loader
+
+    cfg = load_config(TINY, ["optim.epochs=2", 'contrast.loss="both"', 'contrast.positives="label"',
+                             f"contrast.symmetric={str(symmetric).lower()}", "train.checkpoint_every=2"])
+    full = pretrain(cfg, tmp_path / "full", device="cpu", show_progress=False, datasets=tiny_data)
+    steps = len(tiny_data[0]) // cfg.optim.batch_size
+    last = list(make_loader(tiny_data[0], cfg.optim.batch_size, seed=cfg.seed, epoch=1))[steps - 1]
+    lab = Batch.from_items(last).labels
+    b = cfg.optim.batch_size * (2 if symmetric else 1)
+    for s in STREAMS:
+        q = full["model"].queue(s)
+        idx = (int(q.ptr) - b + torch.arange(b)) % q.size
+        assert q.labels[idx].tolist() == (lab.tolist() * 2 if symmetric else lab.tolist())
+        assert not q.track_subjects
+    pretrain(cfg, tmp_path / "part", device="cpu", show_progress=False, datasets=tiny_data,
+             stop_after_steps=steps + 1)
+    again = pretrain(cfg, tmp_path / "part", device="cpu", show_progress=False, datasets=tiny_data)
+    assert again["loss"] == full["loss"] and math.isfinite(full["loss"])
+    assert metrics_rows(tmp_path / "full/metrics.csv") == metrics_rows(tmp_path / "part/metrics.csv")
+    plain = pretrain(load_config(TINY, ["optim.epochs=2", 'contrast.loss="both"']), tmp_path / "plain",
+                     device="cpu", show_progress=False, datasets=tiny_data)
+    assert plain["loss"] != full["loss"]
