@@ -235,8 +235,8 @@ class ContrastConfig:
     self-supervised. ``label``: *supervised* contrast (SupCon, Khosla et al., NeurIPS 2020, through
     the queue): every queue entry of the query's class is a further positive, in the multi-positive
     loss of ``mine_loss``. It reads the training clips' class labels, so it is not self-supervised:
-    it is the upper bound of positive mining, the features that perfect mining would give this
-    encoder (an ablation, not a pre-training recipe). Not combinable with ``mine_k``.
+    it shows what perfect positive mining would give this encoder (an ablation, not a
+    pre-training recipe). Not combinable with ``mine_k``.
     """
 
     loss: Literal["cross", "within", "both"] = "cross"
