@@ -216,6 +216,14 @@ class KeyQueue(nn.Module):
                 buf[idx] = ids.to(buf.device)[b - n :]
         self.ptr.fill_((p + b) % self.size)
 
+    def matches(self, name: Literal["subjects", "labels"], ids: Tensor | None, key: str) -> Tensor:
+        """``(B, size)`` bool: entry ``j`` has the id ``ids[i]`` (``name``: the tracked ids to compare).
+        ``key`` names the config setting that needs them, for the error when ``ids`` is None."""
+        if ids is None:
+            raise ValueError(f"{key} needs the {'subject ids' if name == 'subjects' else 'class labels'} of the batch")
+        buf = getattr(self, name)
+        return ids.to(buf.device)[:, None] == buf[None, :]  # type: ignore[no-any-return]
+
 
 def info_nce(
     q: Tensor,
@@ -435,15 +443,11 @@ class DualStreamMoCo(nn.Module):
             queue = self.queue(ks)
             mask = None
             if self.cfg.negatives == "same_subject":
-                if subjects is None:
-                    raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
-                mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
+                mask = queue.matches("subjects", subjects, "contrast.negatives = 'same_subject'")
             hk = None if hard is None else hard[ks]
             extra = None if mined is None else mined[self.mining_stream(ks)]
             if self.cfg.positives == "label":
-                if labels is None:
-                    raise ValueError("contrast.positives = 'label' needs the class labels of the batch")
-                extra = labels.to(queue.labels.device)[:, None] == queue.labels[None, :]
+                extra = queue.matches("labels", labels, "contrast.positives = 'label'")
             lo, acc = info_nce(
                 q[qs], keys[ks], queue.keys.detach(), self.cfg.temperature, mask, hk, extra, self.cfg.mine_loss
             )
@@ -489,15 +493,10 @@ class DualStreamMoCo(nn.Module):
             queue = self.queue(s)
             mask = None
             if self.cfg.negatives == "same_subject":
-                if subjects is None:
-                    raise ValueError("contrast.negatives = 'same_subject' needs the subject ids of the batch")
-                mask = subjects.to(queue.subjects.device)[:, None] == queue.subjects[None, :]
+                mask = queue.matches("subjects", subjects, "contrast.negatives = 'same_subject'")
             elif self.cfg.mine_subjects == "other":
-                if subjects is None:
-                    raise ValueError("contrast.mine_subjects = 'other' needs the subject ids of the batch")
-                mask = (subjects.to(queue.subjects.device)[:, None] != queue.subjects[None, :]) & (
-                    queue.subjects != KeyQueue.NO_SUBJECT
-                )[None, :]
+                same = queue.matches("subjects", subjects, "contrast.mine_subjects = 'other'")
+                mask = ~same & (queue.subjects != KeyQueue.NO_SUBJECT)[None, :]
             out[s] = mine_positives(keys[s], queue.keys, self.cfg.mine_k, mask)
         return out
 
