@@ -237,6 +237,12 @@ class ContrastConfig:
     loss of ``mine_loss``. It reads the training clips' class labels, so it is not self-supervised:
     it shows what perfect positive mining would give this encoder (an ablation, not a
     pre-training recipe). Not combinable with ``mine_k``.
+
+    ``label_noise`` (with ``positives = "label"`` only; default 0): each training clip's class is
+    replaced, with this probability, by a uniformly drawn class before it chooses positives
+    (:func:`~reference_models.mg_contrastive.data.noisy_labels`, drawn once from ``seed``), so the
+    positives are as imprecise as an imperfect miner's: how precise must label-free positives be?
+    The evaluation protocols always read the true labels.
     """
 
     loss: Literal["cross", "within", "both"] = "cross"
@@ -252,6 +258,7 @@ class ContrastConfig:
     mine_loss: Literal["sum", "mean"] = "sum"
     mine_subjects: Literal["any", "other"] = "any"
     positives: Literal["instance", "label"] = "instance"
+    label_noise: float = 0.0
 
 
 @dataclass
@@ -512,6 +519,13 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'contrast.positives' = 'label' already makes every queue entry of the query's class a "
             f"positive; set contrast.mine_k = 0 (it is {c.mine_k})"
+        )
+    if not 0.0 <= c.label_noise <= 1.0:
+        raise ConfigError(f"config key 'contrast.label_noise' = {c.label_noise!r}; use a value in [0, 1]")
+    if c.label_noise > 0 and c.positives != "label":
+        raise ConfigError(
+            f"config key 'contrast.label_noise' = {c.label_noise!r} only applies to contrast.positives = 'label' "
+            f"(it is {c.positives!r}); set contrast.positives = 'label' or label_noise = 0"
         )
     if c.mine_k > 0 and c.mine_space == "other" and len(cfg.model.streams) == 1:
         raise ConfigError(

@@ -36,6 +36,7 @@ __all__ = [
     "hard_negative_views",
     "make_loader",
     "make_position_views",
+    "noisy_labels",
     "normalize_batch",
     "stream_seed",
     "subject_ids",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 # purposes of the derived random streams (first entry after the seed)
-VIEW, LOADER, INIT, QUEUE, PROBE, FINETUNE, SUBSET, HARD = range(8)
+VIEW, LOADER, INIT, QUEUE, PROBE, FINETUNE, SUBSET, HARD, NOISE = range(9)
 
 
 def stream_seed(*key: int) -> int:
@@ -149,6 +150,29 @@ def build_datasets(cfg: DataConfig) -> tuple[ClipDataset, ClipDataset]:
         test_mask = _stratified_holdout(train.labels, cfg.holdout, cfg.split_seed)
         return _Subset(train, np.flatnonzero(~test_mask)), _Subset(train, np.flatnonzero(test_mask))
     return train, make(cfg.test_split)
+
+
+def noisy_labels(labels: NDArray[np.int64], fraction: float, num_classes: int, seed: int) -> NDArray[np.int64]:
+    """``labels`` with a ``fraction`` of the clips given a uniformly drawn class (``contrast.label_noise``).
+
+    Each clip is picked with probability ``fraction``, and a picked clip gets a class drawn uniformly
+    from ``0 .. num_classes - 1`` (possibly its own), so a fraction ``fraction * (1 - 1 / num_classes)``
+    of the labels changes on average. Drawn once from ``seed``; a new array (``labels`` is not modified).
+
+    Example:
+        >>> y = np.repeat(np.arange(4), 250)
+        >>> z = noisy_labels(y, 0.4, 4, seed=0)
+        >>> bool(abs((z != y).mean() - 0.4 * 3 / 4) < 0.05), bool((noisy_labels(y, 0.0, 4, seed=0) == y).all())
+        (True, True)
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction={fraction!r}; use a value in [0, 1]")
+    if num_classes < 1:
+        raise ValueError(f"num_classes={num_classes!r}; use at least 1")
+    rng = np.random.default_rng([seed, NOISE])
+    picked = rng.random(labels.shape) < fraction
+    drawn = rng.integers(0, num_classes, size=labels.shape)
+    return np.where(picked, drawn, labels).astype(np.int64)
 
 
 def class_balanced_subset(labels: NDArray[np.int64], fraction: float, seed: int) -> NDArray[np.int64]:

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -46,6 +47,7 @@ from reference_models.mg_contrastive.data import (
     input_channels,
     make_loader,
     make_position_views,
+    noisy_labels,
     stream_seed,
 )
 from reference_models.mg_contrastive.model import DualStreamMoCo
@@ -224,7 +226,7 @@ def pretrain(
         else:
             torch.manual_seed(stream_seed(cfg.seed, INIT, 1))
         last = _loop(cfg, model, online, opt, sched, train_ds, aug, layout, counters, steps_per_epoch, info, dev,
-                     metrics, ckpt, meta, stop_after_steps, show_progress)
+                     metrics, ckpt, meta, stop_after_steps, show_progress, _label_table(cfg, train_ds, k))
     if not last["stopped"] and info.main:
         save_encoder(out / "encoder.pt", model, cfg, meta, counters["global_step"])
     return {**last, **counters, "model": model}
@@ -248,6 +250,7 @@ def _loop(
     meta: dict[str, Any],
     stop_after_steps: int | None,
     show_progress: bool,
+    label_table: torch.Tensor | None = None,
 ) -> dict[str, Any]:
     last: dict[str, Any] = {"loss": float("nan"), "stopped": False}
     bs = cfg.optim.batch_size
@@ -294,6 +297,8 @@ def _loop(
                 }
             mine = cfg.contrast.mine_k > 0 and epoch >= cfg.contrast.mine_after
             labels = _positive_labels(batch) if cfg.contrast.positives == "label" else None
+            if labels is not None and label_table is not None:  # contrast.label_noise: the clips' noisy classes
+                labels = label_table[torch.as_tensor(items["index"]).long()]
             loss, logs, keys = _step(
                 model, online, views, cfg.contrast.symmetric, batch.subjects, hard, mine, labels
             )
@@ -353,6 +358,15 @@ def _loop(
             save_encoder(ckpt.with_name(f"encoder_epoch{counters['epoch']:04d}.pt"), model, cfg, meta,
                          counters["global_step"])
     return last
+
+
+def _label_table(cfg: Config, train_ds: ClipDataset, num_classes: int) -> torch.Tensor | None:
+    """The training clips' classes with ``contrast.label_noise`` applied (indexed by the items' ``index``),
+    or None when the batches' own labels are used."""
+    if cfg.contrast.positives != "label" or cfg.contrast.label_noise == 0:
+        return None
+    labels = np.asarray(train_ds.labels, dtype=np.int64)
+    return torch.from_numpy(noisy_labels(labels, cfg.contrast.label_noise, num_classes, cfg.seed))
 
 
 def _positive_labels(batch: Batch) -> torch.Tensor:

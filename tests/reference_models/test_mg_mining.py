@@ -368,3 +368,58 @@ def test_label_positives_queue_the_batch_labels_and_resume_exactly(tmp_path, tin
     plain = pretrain(load_config(TINY, ["optim.epochs=2", 'contrast.loss="both"']), tmp_path / "plain",
                      device="cpu", show_progress=False, datasets=tiny_data)
     assert plain["loss"] != full["loss"]
+
+
+# ------------------------------------------------------------------------------------ noisy label positives
+def test_noisy_labels_replace_the_picked_fraction_with_uniform_classes():
+    from reference_models.mg_contrastive.data import noisy_labels
+
+    y = np.repeat(np.arange(8), 500)
+    keep = y.copy()
+    assert (noisy_labels(y, 0.0, 8, seed=3) == y).all()
+    z = noisy_labels(y, 0.3, 8, seed=3)
+    assert (y == keep).all() and z.dtype == np.int64 and z.min() >= 0 and z.max() < 8
+    assert (z == noisy_labels(y, 0.3, 8, seed=3)).all() and (z != noisy_labels(y, 0.3, 8, seed=4)).any()
+    # a picked clip keeps its class with probability 1/K: P(changed) = 0.3 * 7/8, binomial sd over 4000 clips
+    p = 0.3 * 7 / 8
+    assert abs((z != y).mean() - p) < 4 * math.sqrt(p * (1 - p) / y.size)
+    every = noisy_labels(y, 1.0, 8, seed=3)  # all drawn anew: uniform over the classes, whatever the label
+    counts = np.bincount(every, minlength=8)
+    assert (abs(counts - y.size / 8) < 4 * math.sqrt(y.size / 8)).all()
+    with pytest.raises(ValueError, match=r"fraction=1\.5; use a value in \[0, 1\]"):
+        noisy_labels(y, 1.5, 8, seed=0)
+
+
+def test_label_noise_config_is_validated():
+    with pytest.raises(ConfigError, match=r"'contrast\.label_noise' = 0\.2 only applies to contrast\.positives = "
+                                          r"'label' \(it is 'instance'\)"):
+        load_config(TINY, ["contrast.label_noise=0.2"])
+    with pytest.raises(ConfigError, match=r"'contrast\.label_noise' = -0\.1; use a value in \[0, 1\]"):
+        load_config(TINY, ['contrast.positives="label"', "contrast.label_noise=-0.1"])
+    assert load_config(TINY, ['contrast.positives="label"', "contrast.label_noise=1.0"]).contrast.label_noise == 1.0
+
+
+@one_thread
+def test_label_noise_queues_the_clips_noisy_classes(tmp_path, tiny_data):
+    """With ``label_noise`` the queues hold the noisy class of each clip (the table of ``noisy_labels``,
+    looked up by the clip's index), not its true label; the training differs from noise-free label positives."""
+    from reference_models.mg_contrastive.data import make_loader, noisy_labels
+
+    sets = ["optim.epochs=1", 'contrast.loss="both"', 'contrast.positives="label"']
+    cfg = load_config(TINY, [*sets, "contrast.label_noise=0.6"])
+    run = pretrain(cfg, tmp_path / "noisy", device="cpu", show_progress=False, datasets=tiny_data)
+    train = tiny_data[0]
+    k = len(train.class_names)
+    table = noisy_labels(np.asarray(train.labels), 0.6, k, cfg.seed)
+    steps = len(train) // cfg.optim.batch_size
+    last = list(make_loader(train, cfg.optim.batch_size, seed=cfg.seed, epoch=0))[steps - 1]
+    idx_last = torch.as_tensor(last["index"]).long().numpy()
+    assert (table[idx_last] != np.asarray(last["label"])).any()  # the check below can tell noisy from true
+    b = cfg.optim.batch_size
+    for s in STREAMS:
+        q = run["model"].queue(s)
+        idx = (int(q.ptr) - b + torch.arange(b)) % q.size
+        assert q.labels[idx].tolist() == table[idx_last].tolist()
+    clean = pretrain(load_config(TINY, sets), tmp_path / "clean", device="cpu", show_progress=False,
+                     datasets=tiny_data)
+    assert clean["loss"] != run["loss"] and math.isfinite(run["loss"])
