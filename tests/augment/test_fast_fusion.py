@@ -230,3 +230,20 @@ def test_take_rows_is_take_along_axis():
         a = (rng.normal(size=(n, t)) * 9).astype(dtype)
         idx = rng.integers(0, t, size=(n, t_out))
         np.testing.assert_array_equal(fusion._take_rows(a[:, ::-1], idx), np.take_along_axis(a[:, ::-1], idx, 1))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_broadcast_identity_params_are_the_full_ones(kind):
+    """``identity_params(..., broadcast=True)`` (used by ``where_applied``) broadcasts to the full arrays,
+    with the same dtypes, so ``np.where`` gives the same parameters either way."""
+    from skelaug.augment.ops import identity_params
+
+    n, v, d, t = 5, 4, 3, 6
+    kw: dict[str, Any] = dict(v=v, d=d, t=t, lengths=np.array([6, 1, 3, 6, 2]), static={"kernel_size": 5})
+    full = identity_params(kind, n, **kw)
+    small = identity_params(kind, n, broadcast=True, **kw)
+    assert full.keys() == small.keys()
+    for key in full:
+        assert small[key].dtype == full[key].dtype, key
+        assert small[key].shape[0] in (1, n), key
+        np.testing.assert_array_equal(np.broadcast_to(small[key], full[key].shape), full[key], err_msg=key)
