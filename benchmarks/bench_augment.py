@@ -6,7 +6,8 @@ Suites (methodology in ``benchmarks/README.md``):
 * ``primitives`` -- each primitive x backend (``numpy`` reference, ``torch``, ``numba``) x batch size;
 * ``pipelines``  -- the micro-gesture preset and AimCLR's normal and extreme pipelines through skelaug
   (whole call: parameter sampling + statistics + execution; and execution alone), and the per-sample
-  NumPy baselines of the same pipelines (:mod:`benchmarks.baselines_aimclr`);
+  NumPy baselines of the same pipelines (:mod:`benchmarks.baselines_aimclr`); the MG pipeline also on
+  the batch with its second person absent (zeros), as in NTU's single-actor samples;
 * ``threads``    -- the MG pipeline on 1 and 2 numba threads (whole call, execution, and the fused kernel alone);
 * ``cuda``       -- with a GPU: the MG pipeline on ``numba_cuda`` for a batch of at least 32 MB, as a
   fraction of the device's memory bandwidth;
@@ -193,6 +194,10 @@ def suite_primitives(sizes: list[int], t: int, repeats: int, warmup: int, refere
     return rows
 
 
+#: Rows of the MG pipeline on the same batch with the second person absent (all zeros) in every sample.
+SINGLE = "skelaug numba, second person absent"
+
+
 def suite_pipelines(n: int, t: int, repeats: int, warmup: int, reference: bool) -> tuple[list[dict[str, Any]], dict]:
     set_threads(1)
     x, lengths = batch(n, t)
@@ -216,6 +221,13 @@ def suite_pipelines(n: int, t: int, repeats: int, warmup: int, reference: bool) 
             "skelaug torch (CPU), whole call": _call_seeded(aug, xt, None, "torch"),
             "per-sample NumPy (AimCLR style)": partial(base.run_batch, samples, per_sample, np.random.default_rng(0)),
         }
+        if name == "micro_gesture":                  # most NTU samples have one actor: the second slab is zeros
+            single = x.copy()
+            single[:, 1] = 0.0
+            aug(single, lengths, generator=12345, backend="numba")
+            runs[f"{SINGLE}, whole call"] = _call_seeded(aug, single, lengths, "numba")
+            runs[f"{SINGLE}, execution only"] = partial(numba_cpu.run_program, single, lengths, 3,
+                                                        list(aug.last_params.ops))
         m = measure_interleaved(runs, repeats, warmup)
         if reference:
             m["skelaug numpy reference, whole call"] = measure(_call_seeded(aug, x, lengths, "numpy"), 1, 0)

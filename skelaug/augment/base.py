@@ -195,7 +195,7 @@ class Context:
 
     def identity(self, kind: str, static: Mapping[str, Any]) -> Any:
         return lambda n: identity_params(kind, n, v=self.v, d=self.dims, t=self.t, lengths=self.lengths,
-                                         static=static)
+                                         static=static, broadcast=True)
 
 
 class Draw:

@@ -96,8 +96,15 @@ def _lengths_after(op: Op, lengths: np.ndarray) -> np.ndarray:
 
 def nearest_index(src: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Frames read by a ``nearest`` resample: ``floor(clip(src, 0, L - 1) + 0.5)`` as ``(N, T')`` int64."""
-    s = np.clip(src, 0.0, (lengths - 1).astype(np.float64)[:, None])
+    s = np.minimum(np.maximum(src, 0.0), (lengths - 1).astype(np.float64)[:, None])
     return np.asarray(np.floor(s + 0.5), dtype=np.int64)
+
+
+def _take_rows(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``np.take_along_axis(a, idx, axis=1)`` for 2-D ``a`` and in-range ``idx``, as one flat ``take``
+    (about 4x faster at ``(256, 64)``: these folds run on every call)."""
+    a = np.ascontiguousarray(a)
+    return np.asarray(a.ravel().take(idx + (np.arange(a.shape[0]) * a.shape[1])[:, None]))
 
 
 def _is_nearest(op: Op) -> bool:
@@ -108,7 +115,7 @@ def _compose_affine(first: Op, second: Op) -> Op:
     a1, b1, p1 = (np.asarray(first.params[k]) for k in ("matrix", "offset", "perm"))
     a2, b2, p2 = (np.asarray(second.params[k]) for k in ("matrix", "offset", "perm"))
     return Op("affine", {"matrix": a2 @ a1, "offset": np.einsum("nij,nj->ni", a2, b1) + b2,
-                         "perm": np.take_along_axis(p1, p2, axis=1)})
+                         "perm": _take_rows(p1, p2)})
 
 
 def _compose_mask(first: Op, second: Op) -> Op:
@@ -119,7 +126,7 @@ def _compose_mask(first: Op, second: Op) -> Op:
 def _compose_resample(first: Op, second: Op) -> Op:
     """``second`` (nearest) after ``first`` (any mode) as one resample."""
     j = nearest_index(np.asarray(second.params["src"], np.float64), np.asarray(first.params["out_len"]))
-    src = np.take_along_axis(np.asarray(first.params["src"], np.float64), j, axis=1)
+    src = _take_rows(np.asarray(first.params["src"], np.float64), j)
     return Op("resample", {"src": src, "out_len": np.asarray(second.params["out_len"], np.int64)},
               {"mode": first.static.get("mode", "linear")})
 
@@ -130,7 +137,7 @@ def _reindex_frames(op: Op, near: Op, lengths: np.ndarray) -> Op:
     if frame.all():
         return op
     j = nearest_index(np.asarray(near.params["src"], np.float64), lengths)
-    return Op("mask", {"joint": op.params["joint"], "frame": np.take_along_axis(frame, j, axis=1),
+    return Op("mask", {"joint": op.params["joint"], "frame": _take_rows(frame, j),
                        "axis": op.params["axis"]})
 
 
@@ -243,7 +250,7 @@ def _identity_flags(op: Op, lens: np.ndarray, n: int, t: int, v: int, d: int) ->
     if op.kind == "resample":
         out_len = np.asarray(p["out_len"])
         in_valid = ar_t[None, :] < out_len[:, None]
-        same = np.where(in_valid, np.asarray(p["src"]) == ar_t[None, :], True).all(axis=1)
+        same = ((np.asarray(p["src"]) == ar_t[None, :]) | ~in_valid).all(axis=1)
         flags = same & (out_len == lens)
     elif op.kind == "affine":
         eye = np.eye(d)

@@ -166,8 +166,9 @@ class RandomJointMask(Augmentation):
     def _sample(self, ctx: Context, draw: Draw) -> list[Op]:
         count = np.floor(draw.uniform(*self._range) * ctx.v).astype(np.int64)
         order = np.argsort(draw.random((ctx.v,)), axis=1)
-        ranks = np.argsort(order, axis=1)
-        return [_mask_op(ctx, joint=ranks >= count[:, None])]
+        joint = np.empty((ctx.n, ctx.v), dtype=bool)       # joint order[n, r] is kept when r >= count[n]
+        np.put_along_axis(joint, order, np.arange(ctx.v)[None, :] >= count[:, None], axis=1)
+        return [_mask_op(ctx, joint=joint)]
 
 
 class _PartChoice(Augmentation):

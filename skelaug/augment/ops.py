@@ -145,41 +145,54 @@ class Program:
 
 # ------------------------------------------------------------------------------ identities
 def identity_params(kind: str, n: int, *, v: int, d: int, t: int, lengths: np.ndarray,
-                    static: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Parameters that make ``kind`` the identity on ``n`` samples (used for ``p`` and OneOf)."""
-    eye = np.broadcast_to(np.eye(d), (n, d, d)).copy()
+                    static: Mapping[str, Any], broadcast: bool = False) -> dict[str, np.ndarray]:
+    """Parameters that make ``kind`` the identity on ``n`` samples (used for ``p`` and OneOf).
+
+    With ``broadcast=True`` an array that is the same for every sample keeps a leading axis of 1
+    (it broadcasts against the ``n``-sample parameters, as :func:`where_applied` uses it) instead of
+    being copied ``n`` times; dtypes and values are the same.
+    """
+    k = 1 if broadcast else n
+
+    def rows(a: np.ndarray) -> np.ndarray:
+        return a[None] if broadcast else np.broadcast_to(a, (n, *a.shape)).copy()
+
     if kind == "affine":
-        return {"matrix": eye, "offset": np.zeros((n, d)), "perm": np.tile(np.arange(v, dtype=np.int64), (n, 1))}
+        return {"matrix": rows(np.eye(d)), "offset": np.zeros((k, d)), "perm": rows(np.arange(v, dtype=np.int64))}
     if kind == "local_affine":
-        return {"matrix": eye, "moved": np.zeros((n, v), dtype=bool), "pivot": np.zeros(n, dtype=np.int64)}
+        return {"matrix": rows(np.eye(d)), "moved": np.zeros((k, v), dtype=bool), "pivot": np.zeros(k, dtype=np.int64)}
     if kind == "bone_scale":
-        return {"scale": np.ones((n, v))}
+        return {"scale": np.ones((k, v))}
     if kind == "resample":
-        src = np.tile(np.arange(t, dtype=np.float64), (n, 1))
-        return {"src": src, "out_len": lengths.astype(np.int64).copy()}
+        return {"src": rows(np.arange(t, dtype=np.float64)), "out_len": lengths.astype(np.int64)}
     if kind == "mask":
-        return {"joint": np.ones((n, v), dtype=bool), "frame": np.ones((n, t), dtype=bool),
-                "axis": np.ones((n, d), dtype=bool)}
+        return {"joint": np.ones((k, v), dtype=bool), "frame": np.ones((k, t), dtype=bool),
+                "axis": np.ones((k, d), dtype=bool)}
     if kind == "noise":
-        return {"sigma": np.zeros(n), "seed": np.zeros(n, dtype=np.int64), "weight": np.ones((n, v))}
+        return {"sigma": np.zeros(k), "seed": np.zeros(k, dtype=np.int64), "weight": np.ones((k, v))}
     if kind == "blur":
-        k = int(static.get("kernel_size", 1))
-        w = np.zeros((n, k))
-        w[:, k // 2] = 1.0
+        size = int(static.get("kernel_size", 1))
+        w = np.zeros((k, size))
+        w[:, size // 2] = 1.0
         return {"kernel": w}
     if kind == "mix":
-        return {"partner": np.arange(n, dtype=np.int64), "joints": np.zeros((n, v), dtype=bool),
-                "frames": np.zeros((n, t), dtype=bool), "offset": np.zeros((n, d))}
+        return {"partner": np.arange(n, dtype=np.int64), "joints": np.zeros((k, v), dtype=bool),
+                "frames": np.zeros((k, t), dtype=bool), "offset": np.zeros((k, d))}
     raise ValueError(f"unknown kind {kind!r}")
 
 
 def where_applied(op: Op, applied: np.ndarray, identity: Callable[[int], dict[str, np.ndarray]]) -> Op:
-    """Replace the parameters of samples where ``applied`` is False by the identity."""
+    """Replace the parameters of samples where ``applied`` is False by the identity.
+
+    ``identity(n)`` returns the identity parameters, full ``(n, ...)`` arrays or arrays that
+    broadcast to them (``identity_params(..., broadcast=True)``).
+    """
     if bool(applied.all()):
         return op
     ident = identity(op.batch_size)
     params = {}
     for k, val in op.params.items():
-        a = applied.reshape((-1,) + (1,) * (np.ndim(val) - 1))
+        val = np.asarray(val)
+        a = applied.reshape((-1,) + (1,) * (val.ndim - 1))
         params[k] = np.where(a, val, ident[k])
     return Op(op.kind, params, op.static)

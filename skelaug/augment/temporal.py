@@ -26,6 +26,18 @@ __all__ = [
 ]
 
 
+def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.mod(a, b)`` bit for bit, for ``0 <= a < 2**53`` and positive integer-valued ``b``, at a sixth
+    of its cost (NumPy's float ``mod`` goes through ``fmod``: 101 us against 16 us at ``(256, 64)``).
+
+    The correctly rounded ``a / b`` never reaches the next integer ``q`` when ``a < q b``: then ``a`` is at
+    least one ulp of ``q b`` below ``q b``, which divided by ``b`` is more than half an ulp of ``q``. So
+    ``floor(a / b)`` is the true quotient, ``floor(a / b) b`` an exact integer, and the remainder
+    ``a - floor(a / b) b`` exactly representable: every step is exact.
+    """
+    return np.asarray(a - np.floor(a / b) * b)
+
+
 def _resample(src: np.ndarray, out_len: np.ndarray, mode: str = "linear") -> Op:
     return Op("resample", {"src": src.astype(np.float64), "out_len": out_len.astype(np.int64)}, {"mode": mode})
 
@@ -107,8 +119,7 @@ class RandomRepeat(Augmentation):
         k = draw.integers(self._times[0], self._times[1] + 1).astype(np.float64)
         phase = draw.random() * lens
         t = np.arange(ctx.t)[None, :]
-        src = np.mod(phase[:, None] + t * k[:, None], lens[:, None])
-        src = np.minimum(src, lens[:, None] - 1)
+        src = np.minimum(_mod(phase[:, None] + t * k[:, None], lens[:, None]), lens[:, None] - 1)
         return [_resample(src, ctx.lengths.copy())]
 
 

@@ -205,3 +205,45 @@ def test_skip_flags_mark_exactly_the_identity_samples(kind):
     y = reference.run_op(x, lengths, d, op)
     for i in np.flatnonzero(~applied):                  # a skipped sample really is unchanged
         np.testing.assert_allclose(y[i], x[i], rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ the sampling helpers' fast paths
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 2**20), st.floats(0.0, 2.0**30, allow_nan=False), st.integers(0, 3))
+def test_fast_mod_is_numpy_mod_bit_for_bit(b, a, ulps):
+    """``temporal._mod`` (RandomRepeat's loop phase) against ``np.mod``, including values a few ulps below
+    a multiple of ``b`` (where a quotient rounded up, e.g. ``a * (1 / b)``, would give a negative result)."""
+    from skelaug.augment.temporal import _mod
+
+    near = np.float64(b) * np.floor(a / b + 1.0)
+    for _ in range(ulps):
+        near = np.nextafter(near, 0.0)
+    vals = np.array([a, near, np.float64(b) * np.floor(a / b), 0.0])[:, None]
+    got = _mod(vals, np.full((4, 1), float(b)))
+    want = np.mod(vals, float(b))
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_take_rows_is_take_along_axis():
+    rng = np.random.default_rng(3)
+    for n, t, t_out, dtype in ((1, 1, 1, np.float64), (7, 5, 9, np.int64), (4, 6, 6, bool), (0, 3, 3, np.float64)):
+        a = (rng.normal(size=(n, t)) * 9).astype(dtype)
+        idx = rng.integers(0, t, size=(n, t_out))
+        np.testing.assert_array_equal(fusion._take_rows(a[:, ::-1], idx), np.take_along_axis(a[:, ::-1], idx, 1))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_broadcast_identity_params_are_the_full_ones(kind):
+    """``identity_params(..., broadcast=True)`` (used by ``where_applied``) broadcasts to the full arrays,
+    with the same dtypes, so ``np.where`` gives the same parameters either way."""
+    from skelaug.augment.ops import identity_params
+
+    n, v, d, t = 5, 4, 3, 6
+    kw: dict[str, Any] = dict(v=v, d=d, t=t, lengths=np.array([6, 1, 3, 6, 2]), static={"kernel_size": 5})
+    full = identity_params(kind, n, **kw)
+    small = identity_params(kind, n, broadcast=True, **kw)
+    assert full.keys() == small.keys()
+    for key in full:
+        assert small[key].dtype == full[key].dtype, key
+        assert small[key].shape[0] in (1, n), key
+        np.testing.assert_array_equal(np.broadcast_to(small[key], full[key].shape), full[key], err_msg=key)

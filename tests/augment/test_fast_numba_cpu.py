@@ -86,6 +86,38 @@ def test_programs_run_folded_and_fused_like_sequential_reference(batch, seed, le
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
 
 
+@settings(max_examples=40)
+@given(batch=batches, seed=st.integers(0, 2**32 - 1), length=st.integers(1, 8))
+def test_absent_persons_come_out_as_the_reference_makes_them(batch, seed, length):
+    """Slabs whose bits are all zero (absent persons) skip the steps: the result must still be the
+    reference's, bit for bit there (+0.0 everywhere), and the other slabs are unaffected."""
+    n, m, t, v, dims, extra, dtype, contiguous = batch
+    rng = np.random.default_rng(seed)
+    x, lengths = random_batch(rng, n, m, t, v, dims + extra, dims, dtype)
+    absent = rng.random((n, m)) < 0.5
+    x[absent] = 0.0
+    ops = [op for op in random_program(rng, n, t, v, dims, length) if op.kind != "mix"]
+    want, _ = run_reference(x, lengths, dims, ops)
+    got = numba_cpu.run_program(x if contiguous else strided(x), lengths, dims, ops)
+    ints = np.int32 if dtype == np.float32 else np.int64
+    np.testing.assert_array_equal(got[absent].view(ints), 0)
+    np.testing.assert_array_equal(want[absent].view(ints), 0)
+    scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+    tol = 1e-5 * length if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+
+
+@given(size=st.integers(0, 1100), where=st.none() | st.integers(0, 1099),
+       bits=st.sampled_from([1, -1, np.iinfo(np.int32).min, 0x3F800000]), wide=st.booleans())
+def test_all_zero_sees_every_bit_of_every_block(size, where, bits, wide):
+    """The absent-slab test against ``not xs.any()``: a single set bit anywhere (the sign bit of -0.0
+    too) in full blocks or in the tail makes a slab present."""
+    xs = np.zeros(size, dtype=np.int64 if wide else np.int32)
+    if where is not None and where < size:
+        xs[where] = bits
+    assert numba_cpu._all_zero(xs) == (not xs.any())
+
+
 def test_identity_and_degenerate_batches():
     rng = np.random.default_rng(0)
     x, lengths = random_batch(rng, 3, 2, 6, 5, 3, 3)
