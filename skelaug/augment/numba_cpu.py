@@ -4,8 +4,9 @@ One generic kernel runs a packed program (:class:`~skelaug.augment.fusion.Segmen
 ``(n, m)`` slabs, in parallel on ``numba.get_num_threads()`` threads: each slab ``(T, V, C)`` is loaded
 once into a channel-planar scratch buffer that stays in cache, every step of the program is applied
 there in order (steps that are the identity on that sample are skipped), and the slab is stored once,
-cast back to the input dtype, with zero padding. ``mix`` reads other samples and runs as its own
-kernel between segments.
+cast back to the input dtype, with zero padding. A slab whose bits are all zero (a person absent from
+the clip, as the second person of most NTU samples) is stored as zeros without running the steps,
+which would leave it so. ``mix`` reads other samples and runs as its own kernel between segments.
 
 The step functions (:func:`resample`, :func:`blur`, :func:`local_affine`, :func:`bone_scale`,
 :func:`affine`, :func:`noise`, :func:`mask`, and :func:`mix`) have twins of the same name in
