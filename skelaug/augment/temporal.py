@@ -31,7 +31,8 @@ def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     of its cost (NumPy's float ``mod`` goes through ``fmod``: 101 us against 16 us at ``(256, 64)``).
 
     The correctly rounded ``a / b`` never reaches the next integer ``q`` when ``a < q b``: then ``a`` is at
-    least one ulp of ``q b`` below ``q b``, which divided by ``b`` is more than half an ulp of ``q``. So
+    least one float spacing of ``q b`` below it (half of one when ``q b`` is a power of two, and then so
+    is ``q``), which divided by ``b`` is more than half the float spacing just below ``q``. So
     ``floor(a / b)`` is the true quotient, ``floor(a / b) b`` an exact integer, and the remainder
     ``a - floor(a / b) b`` exactly representable: every step is exact.
     """
