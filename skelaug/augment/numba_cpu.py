@@ -786,9 +786,8 @@ def _parallel(kernel: Any, args: tuple[Any, ...], total: int, work: int) -> None
 def run_segment(x: np.ndarray, seg: fusion.Segment, dims: int) -> np.ndarray:
     """Run one packed segment on a contiguous float32/float64 batch; returns a new array."""
     out = np.empty_like(x)
-    ints = np.int32 if x.dtype == np.float32 else np.int64
-    _parallel(_run_slabs, (x, x.view(ints), out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(),
-                           seg.max_knots),
+    xi = x.view(_key_type(x.dtype)[0])            # the same memory as signed integers, for _all_zero
+    _parallel(_run_slabs, (x, xi, out, seg.lengths_in, dims, seg.steps, seg.skip, *seg.tables(), seg.max_knots),
               x.shape[0] * x.shape[1], x.size)
     return out
 
