@@ -79,6 +79,45 @@ def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int
     return val_n, cnt_n[:, 0] > 0
 
 
+_HALF_TORCH = (torch.float16, torch.bfloat16)
+
+
+def _to_compute_precision(x: Any) -> tuple[Any, Any]:
+    """Half-precision input (torch ``float16`` / ``bfloat16``, NumPy ``float16``) as float32, and its dtype.
+
+    The one place where low precision is handled: sampling and every backend see float32, and
+    :func:`_to_input_precision` rounds the result once (rounding after every op would compound).
+    Other dtypes pass through with ``None``.
+    """
+    if isinstance(x, torch.Tensor) and x.dtype in _HALF_TORCH:
+        return x.float(), x.dtype
+    if isinstance(x, np.ndarray) and x.dtype == np.float16:
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
+def _to_input_precision(out: Any, dtype: Any, dims: int) -> Any:
+    """Round a float32 result back to the input's half ``dtype``, keeping present joints present.
+
+    A present joint the executors moved to (or nudged off) zero holds float32's smallest normal
+    value, which is zero in float16: such joints get ``dtype``'s smallest normal value instead, so
+    no present joint becomes 'missing' in the rounding.
+    """
+    if isinstance(out, torch.Tensor):
+        low = out.to(dtype)
+        landed = (out[..., :dims] != 0).any(-1) & ~(low[..., :dims] != 0).any(-1)
+        if bool(landed.any()):
+            tiny = torch.tensor(torch.finfo(dtype).tiny, dtype=dtype, device=low.device)
+            low = low.clone()
+            low[..., 0] = torch.where(landed, tiny, low[..., 0])
+        return low
+    low_n = out.astype(dtype)
+    landed_n = np.any(out[..., :dims] != 0, axis=-1) & ~np.any(low_n[..., :dims] != 0, axis=-1)
+    if landed_n.any():
+        low_n[..., 0][landed_n] = np.finfo(dtype).tiny
+    return low_n
+
+
 def _check_finite_and_scan(x: Any, lengths: np.ndarray, dims: int, layout: SkeletonLayout | None) -> Any:
     """Raise as :func:`~skelaug.tensors.check_finite` if ``x`` holds NaN or Inf.
 
@@ -407,6 +446,7 @@ class Augmentation:
             x, num_joints=layout.num_joints if layout is not None else None, dims=dims,
             layout_name=layout.name if layout is not None else None, finite=False,
         )
+        xb, low = _to_compute_precision(xb)
         n, t = int(xb.shape[0]), int(xb.shape[2])
         lens_in = check_lengths(lengths, n, t) if lengths is not None else np.full(n, t, dtype=np.int64)
         scan = _check_finite_and_scan(xb, lens_in, dims, layout)
@@ -422,6 +462,8 @@ class Augmentation:
         self.last_params = program
         exe = _backends.resolve_backend(xb, backend)
         out = _backends.execute(xb, lens_in, dims, program.ops, exe)
+        if low is not None:
+            out = _to_input_precision(out, low, dims)
         out = restore_rank(out, rank)
         if lengths is None:
             return out
