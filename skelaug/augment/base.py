@@ -27,7 +27,7 @@ from skelaug.augment import backends as _backends
 from skelaug.augment._rng import GeneratorLike, as_generator
 from skelaug.augment.ops import Op, Program, identity_params, where_applied
 from skelaug.layouts import SkeletonLayout
-from skelaug.tensors import Array, check_finite, check_lengths, check_skeleton, restore_rank
+from skelaug.tensors import Array, check_finite, check_lengths, check_skeleton, restore_rank, stgcn_hint
 
 __all__ = ["AUGMENTATIONS", "Augmentation", "Context", "from_dict"]
 
@@ -415,6 +415,7 @@ class Augmentation:
             raise ValueError(
                 f"x has C={c} channels and {type(self).__name__} has no layout: pass dims=2 or dims=3 "
                 f"(or layout=...) to say how many leading channels are coordinates"
+                + stgcn_hint(x5.shape, 5, None)
             )
         return layout, dims
 
