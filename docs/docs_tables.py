@@ -113,8 +113,7 @@ def write_gallery(folder: Path) -> None:
         aug = example_augmentation(name, LAYOUT)
         y, out = aug(x, lengths, generator=0)
         plot_before_after(x[0], y[0], LAYOUT, str(img / f"{name}.png"), length_before=64,
-                          length_after=int(out[0]), frames=5, title=repr(aug),
-                          image_coords=False)
+                          length_after=int(out[0]), frames=5, title=repr(aug))
         inv = _invariants(name, x, lengths)
         prims = ", ".join(f"``{p}``" for p in aug.primitives)
         rows.append([f":ref:`{name} <gallery-{name}>`", prims, inv["missing"], inv["bones"], inv["lengths"],
