@@ -44,7 +44,7 @@ def test_heads_are_up_on_shared_axes(shared_dir, layout):
     pose = _real_pose(shared_dir, layout)
     lay = layouts.get(layout)
     _, head, feet = REAL[layout]
-    fig, axes = plt.subplots(1, 3, sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 2, sharex=True, sharey=True)
     try:
         for ax in axes:
             draw_pose(ax, pose, layout)
