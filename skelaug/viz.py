@@ -13,7 +13,7 @@ Example:
     >>> fig, (a, b) = plt.subplots(1, 2, sharey=True)
     >>> pose = np.random.default_rng(0).normal(size=(15, 3)) + 5
     >>> draw_pose(a, pose, "mpi15"); draw_pose(b, pose, "mpi15")     # image coordinates: y down
-    >>> a.yaxis_inverted(), b.yaxis_inverted()                        # once, even on shared axes
+    >>> bool(a.yaxis_inverted()), bool(b.yaxis_inverted())            # once, even on shared axes
     (True, True)
     >>> plt.close(fig)
 """
