@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -281,9 +283,16 @@ def _save_cache(file: Path, seq: SkeletonSequence) -> None:
         "source": seq.source,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, default=_jsonable).encode(), dtype=np.uint8)
-    tmp = file.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, file)
+    # A private temporary name per writer (DataLoader workers may parse the same file at once), then an
+    # atomic rename: readers see either no cache file or a complete one, never a partial write.
+    tmp = file.with_name(f"{file.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, file)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _jsonable(o: Any) -> Any:
@@ -360,8 +369,12 @@ def read(
         cdir.mkdir(parents=True, exist_ok=True)
         cache_file = _cache_file(cdir, p, name, options)
         if cache_file.exists():
-            seq = _load_cache(cache_file)
-            return _finish(seq, max_persons, select, fps)
+            try:
+                seq = _load_cache(cache_file)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                pass                                   # damaged (e.g. disk full): parse and rewrite it
+            else:
+                return _finish(seq, max_persons, select, fps)
     seq = _READERS[name].func(p, **options)
     if cache_file is not None:
         _save_cache(cache_file, seq)
