@@ -5,15 +5,15 @@ the skeleton-recognition code bases run before augmentation. Here they are augme
 they compose in :class:`~skelaug.augment.Compose`, replay with ``params=``, serialise with ``to_dict``,
 run on every backend, and each one emits a single existing primitive:
 
-==========================  ============  ==========================================================
-class                       primitive     what it does
-==========================  ============  ==========================================================
-:class:`CentreBody`         ``affine``    subtract the body centre (first valid frame, or clip mean)
-:class:`AlignView`          ``affine``    rotate: spine along ``+z``, shoulders along ``+x`` (3D);
-                                          shoulder line horizontal (2D)
-:class:`NormalizeScale`     ``affine``    scale so a body length (shoulder width, spine, extent) is 1
-:class:`UniformSampleFrames` ``resample`` one frame from each of ``k`` equal segments of the valid clip
-==========================  ============  ==========================================================
+============================  ============  =============================================================
+class                         primitive     what it does
+============================  ============  =============================================================
+:class:`CentreBody`           ``affine``    subtract the body centre (first valid frame, or clip mean)
+:class:`AlignView`            ``affine``    rotate: spine along ``+z``, shoulders along ``+x`` (3D);
+                                            shoulder line horizontal (2D)
+:class:`NormalizeScale`       ``affine``    scale so a body length (shoulder width, spine, extent) is 1
+:class:`UniformSampleFrames`  ``resample``  one frame from each of ``k`` equal segments of the valid clip
+============================  ============  =============================================================
 
 pyskl's ``PreNormalize3D`` on NTU RGB+D is ``Compose([CentreBody(joints="spine_mid"), AlignView(
 method="pyskl")], layout="ntu25")``.
@@ -399,7 +399,8 @@ class NormalizeScale(Augmentation):
     * ``by="spine"``: the spine length (joints as in :class:`AlignView`);
     * ``by="extent"``: the largest coordinate range of the present joints over the clip.
 
-    A clip without the needed joints is left unchanged.
+    A clip without the needed joints is left unchanged. ``"shoulders"`` and ``"spine"`` need a layout
+    (here or on the enclosing container); ``"extent"`` does not.
 
     Args:
         by: ``"shoulders"`` (default), ``"spine"`` or ``"extent"``.
@@ -417,6 +418,7 @@ class NormalizeScale(Augmentation):
         1.0
     """
 
+    needs_layout = True                 # except by="extent" (see _layout_needers)
     primitives = ("affine",)
 
     def __init__(self, by: Literal["shoulders", "spine", "extent"] = "shoulders", target: float = 1.0,

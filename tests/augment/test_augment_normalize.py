@@ -290,3 +290,13 @@ def test_pipeline_serialises_and_replays():
     np.testing.assert_array_equal(back(x, lengths, generator=4)[0], y)
     np.testing.assert_array_equal(pre(x, lengths, params=pre.last_params)[0], y)
     np.testing.assert_array_equal(out, 6)
+
+
+def test_scale_by_extent_needs_no_layout_but_shoulders_do():
+    x, lengths = batch(12)
+    y = A.NormalizeScale(by="extent")(x[..., :3], lengths)[0]
+    pres = np.any(x[0, :, : lengths[0], :, :3] != 0, axis=-1)
+    pts = y[0, :, : lengths[0]][pres]
+    assert abs((pts.max(0) - pts.min(0)).max() - 1.0) < 1e-9
+    with pytest.raises(ValueError, match="NormalizeScale needs layout"):
+        A.NormalizeScale()(x[..., :3], lengths)

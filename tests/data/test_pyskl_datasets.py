@@ -175,7 +175,7 @@ def test_stgcn_dataset_errors(stgcn_file, tmp_path):
     data, _, _ = stgcn_file
     lone = tmp_path / "lone.npy"
     np.save(lone, np.zeros((2, 3, 4, 25, 1), np.float32))
-    with pytest.raises(FileNotFoundError, match="lone_label.pkl; pass label_path="):
+    with pytest.raises(FileNotFoundError, match=r"lone_label\.pkl; pass label_path="):
         STGCNDataset(lone)
     odd = tmp_path / "odd_data.npy"
     np.save(odd, np.zeros((2, 3, 4, 7, 1), np.float32))
