@@ -1,12 +1,12 @@
 """NTUDataset item access with and without the parsed cache (``cache_dir``).
 
 Method: a dataset over the NTU RGB+D fixtures (``$SKELAUG_SHARED/fixtures/ntu_skeleton``, 4 files,
-103-300 frames) is read item by item. Per repeat, in turn (round-robin, one process, so machine load
+70-103 frames) is read item by item. Per repeat, in turn (round-robin, one process, so machine load
 hits every row alike): every item of an uncached dataset (parses the ``.skeleton`` text), every item
-of a dataset on a fresh, empty cache folder (parse + write the ``.npz``: the first epoch) and every
-item of a dataset on the filled cache (later epochs, workers and runs). Figures are medians over
-repeats of the mean time per item, wall clock and process CPU time, single-threaded (no transform, so
-this is the loading cost alone). Results go to ``benchmarks/results/ntu_cache_cpu.json``.
+of a dataset on a fresh, empty cache folder (parse + write the item's ``.npy``: the first epoch) and
+every item of a dataset on the filled cache (later epochs, workers and runs). Figures are medians
+over repeats of the mean time per item, wall clock and process CPU time, single-threaded (no
+transform, so this is the loading cost alone). Results go to ``benchmarks/results/ntu_cache_cpu.json``.
 
 Run: ``python benchmarks/bench_ntu_cache.py [--repeats 15]``
 """
@@ -55,12 +55,12 @@ def main() -> None:
         _epoch(plain)
         _epoch(warm)                                               # fills the warm cache
         rows: dict[str, list[tuple[float, float]]] = {"parse (no cache)": [], "cold cache (parse + write)": [],
-                                                      "warm cache (load .npz)": []}
+                                                      "warm cache (load .npy)": []}
         for r in range(args.repeats):
             rows["parse (no cache)"].append(_epoch(plain))
             cold = NTUDataset(folder, split=None, cache_dir=work / f"cold{r}")
             rows["cold cache (parse + write)"].append(_epoch(cold))
-            rows["warm cache (load .npz)"].append(_epoch(warm))
+            rows["warm cache (load .npy)"].append(_epoch(warm))
         base = statistics.median(w for w, _ in rows["parse (no cache)"])
         base_cpu = statistics.median(c for _, c in rows["parse (no cache)"])
         results = []

@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -283,12 +283,20 @@ def _save_cache(file: Path, seq: SkeletonSequence) -> None:
         "source": seq.source,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, default=_jsonable).encode(), dtype=np.uint8)
-    # A private temporary name per writer (DataLoader workers may parse the same file at once), then an
-    # atomic rename: readers see either no cache file or a complete one, never a partial write.
+    atomic_write(file, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write(file: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write ``file`` through ``write(f)`` under a private temporary name, then rename it into place.
+
+    Several processes (DataLoader workers, concurrent runs) may write the same cache file at once:
+    each uses its own temporary name, and the rename is atomic, so readers see either no file or a
+    complete one, never a partial write.
+    """
     tmp = file.with_name(f"{file.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
         os.replace(tmp, file)
     finally:
         if tmp.exists():
