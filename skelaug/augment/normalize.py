@@ -138,7 +138,9 @@ def _spec(value: Any, name: str, size: int) -> list[Any] | None:
 def _default_spine(lay: SkeletonLayout) -> list[Any]:
     have = set(lay.joint_names)
     if {"spine_base", "spine_mid"} <= have:
-        return ["spine_base", "spine_mid"]                        # NTU / Kinect: pyskl's zaxis [0, 1]
+        return ["spine_base", "spine_mid"]                        # NTU / Kinect v2: pyskl's zaxis [0, 1]
+    if {"hip_center", "spine"} <= have:
+        return ["hip_center", "spine"]                            # Kinect v1 (kinect20): the same joints
     if {"mid_hip", "neck"} <= have:
         return ["mid_hip", "neck"]
     return [["left_hip", "right_hip"], ["left_shoulder", "right_shoulder"]]
@@ -297,7 +299,8 @@ class AlignView(Augmentation):
         layout: Required (names the joints).
         spine: ``(bottom, top)``, each a joint name or a list of names that are averaged. Default:
             ``("spine_base", "spine_mid")`` where the layout has them (NTU-25, as pyskl),
-            ``("mid_hip", "neck")`` where it has those, else the hip midpoint to the shoulder midpoint.
+            ``("hip_center", "spine")`` (Kinect v1), ``("mid_hip", "neck")`` (OpenPose-25), else the
+            hip midpoint to the shoulder midpoint.
         shoulders: ``(a, b)`` joint names; ``a - b`` is aligned with ``+x``.
         method: ``"orthogonal"`` or ``"pyskl"`` (3D only).
         about: ``"origin"`` (default, as pyskl: use after :class:`CentreBody`) or ``"centre"`` (rotate

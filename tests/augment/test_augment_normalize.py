@@ -300,3 +300,18 @@ def test_scale_by_extent_needs_no_layout_but_shoulders_do():
     assert abs((pts.max(0) - pts.min(0)).max() - 1.0) < 1e-9
     with pytest.raises(ValueError, match="NormalizeScale needs layout"):
         A.NormalizeScale()(x[..., :3], lengths)
+
+
+def test_default_spine_per_layout():
+    from skelaug.augment.normalize import _default_spine
+
+    assert _default_spine(layouts.get("ntu25")) == ["spine_base", "spine_mid"]
+    assert _default_spine(layouts.get("kinect20")) == ["hip_center", "spine"]
+    hips, shoulders = ["left_hip", "right_hip"], ["left_shoulder", "right_shoulder"]
+    assert _default_spine(layouts.get("mediapipe33")) == [hips, shoulders]
+    x, lengths = batch(13, layout="kinect20", missing=0.0)
+    y = A.AlignView(layout="kinect20")(x, lengths)[0]
+    k20 = layouts.get("kinect20")
+    s = y[:, 0, 0, k20.index("spine")] - y[:, 0, 0, k20.index("hip_center")]
+    np.testing.assert_allclose(s[:, :3] / np.linalg.norm(s[:, :3], axis=-1, keepdims=True),
+                               np.tile([0.0, 0, 1], (len(s), 1)), atol=1e-9)
