@@ -37,11 +37,13 @@ AUGMENTATIONS: dict[str, type[Augmentation]] = {}
 
 # ------------------------------------------------------------------------------ statistics
 def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
-                    what: Literal["mean", "size"]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample mean of present joints in valid frames (``"mean"``, ``(N, D)``) or body size
-    (``"size"``, ``(N,)``, see :meth:`Context.extent`); also whether any was found ``(N,)``."""
+                    what: Literal["mean", "size", "extent"]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample mean of present joints in valid frames (``"mean"``, ``(N, D)``), body size
+    (``"size"``, ``(N,)``, see :meth:`Context.extent`) or the clip's extent (``"extent"``, ``(N,)``:
+    the largest coordinate range of the present joints of all persons and valid frames); also
+    whether any joint was found ``(N,)``."""
     n, _, t, v, _ = x.shape
-    fast = _backends.numpy_reducer
+    fast = _backends.numpy_reducer if what != "extent" else None
     if fast is not None and isinstance(x, np.ndarray):
         return fast(x, lengths, dims, joints, what)
     if fast is not None and isinstance(x, torch.Tensor) and x.device.type == "cpu" \
@@ -61,6 +63,12 @@ def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int
         xc = xc.to(torch.float64)
         w = pres.to(xc.dtype)[..., None]
         cnt = w.sum(dim=(1, 2, 3))
+        if what == "extent":
+            big = torch.tensor(np.inf, dtype=xc.dtype, device=xc.device)
+            hi = torch.where(w > 0, xc, -big).amax(dim=(1, 2, 3))
+            lo = torch.where(w > 0, xc, big).amin(dim=(1, 2, 3))
+            ext = torch.where(cnt > 0, hi - lo, torch.zeros_like(hi)).amax(dim=-1)
+            return ext.cpu().numpy(), (cnt[:, 0] > 0).cpu().numpy()
         val = (xc * w).sum(dim=(1, 2, 3)) / torch.clamp(cnt, min=1.0)
         return val.cpu().numpy(), (cnt[:, 0] > 0).cpu().numpy()
     xn = np.asarray(x[..., :dims], dtype=np.float64)
@@ -74,6 +82,11 @@ def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int
         return _median_size((hi_n - lo_n).max(axis=-1, initial=-np.inf))
     wn = pres_n[..., None].astype(np.float64)
     cnt_n = wn.sum(axis=(1, 2, 3))
+    if what == "extent":
+        with np.errstate(invalid="ignore"):
+            hi_e = np.where(wn > 0, xn, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
+            lo_e = np.where(wn > 0, xn, np.inf).min(axis=(1, 2, 3), initial=np.inf)
+        return np.where(cnt_n > 0, hi_e - lo_e, 0.0).max(axis=-1, initial=0.0), cnt_n[:, 0] > 0
     val_n = (xn * wn).sum(axis=(1, 2, 3)) / np.maximum(cnt_n, 1.0)
     return val_n, cnt_n[:, 0] > 0
 
