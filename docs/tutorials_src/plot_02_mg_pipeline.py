@@ -49,8 +49,8 @@ yt, lt = pipeline(torch.from_numpy(ds.data), torch.from_numpy(ds.lengths), gener
 print("max |numpy - torch| =", float(np.abs(yt.numpy() - y).max()))
 
 # %%
-# Trajectory of the joint that moves most in clip 0 (a turtle-neck gesture: the nose), before and after;
-# the pipeline cropped and looped the clip.
+# Trajectory of the joint that moves most in clip 0, before and after (the temporal steps change its
+# timing, the spatial ones its position).
 # Pixel y grows downwards, so the axis is inverted: up on the plot is up in the image.
 i = 0
 clip = ds.data[i, 0, : ds.lengths[i]]                                   # (T, V, C)
