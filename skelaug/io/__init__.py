@@ -42,11 +42,12 @@ from skelaug.io._base import (
     read,
     register_reader,
 )
-from skelaug.io.coco import read_coco_json
+from skelaug.io.coco import read_coco_json, read_coco_videos
 from skelaug.io.convert import PysklData, load_pyskl, load_stgcn, save_pyskl, save_stgcn, to_stgcn_sample
 from skelaug.io.imigue import (
     IMIGUE_CLASSES,
     IMiGUELabel,
+    IMiGUERawLabel,
     LabelledClip,
     cut_clips,
     openpose_to_imigue22,
@@ -65,6 +66,7 @@ from skelaug.io.smg import SMGLabel, read_smg_csv, read_smg_labels
 __all__ = [
     "IMIGUE_CLASSES",
     "IMiGUELabel",
+    "IMiGUERawLabel",
     "LabelledClip",
     "PysklData",
     "ReaderInfo",
@@ -80,6 +82,7 @@ __all__ = [
     "parse_openpose_frame",
     "read",
     "read_coco_json",
+    "read_coco_videos",
     "read_imigue_labels",
     "read_imigue_raw_labels",
     "read_imigue_skeleton",
