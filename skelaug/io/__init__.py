@@ -32,7 +32,7 @@ Example:
     (1, 4, 2)
 """
 
-from skelaug.io import coco, kinect, kinetics, mediapipe, ntu, openpose, smg  # noqa: F401  (registers readers)
+from skelaug.io import coco, kinect, kinetics, mediapipe, npz, ntu, openpose, smg  # noqa: F401  (registers readers)
 from skelaug.io._base import (
     ReaderInfo,
     SkeletonFormatError,
@@ -58,6 +58,7 @@ from skelaug.io.imigue import (
 from skelaug.io.kinect import read_kinect_csv
 from skelaug.io.kinetics import read_kinetics_json
 from skelaug.io.mediapipe import read_mediapipe_csv
+from skelaug.io.npz import read_npz, save_npz
 from skelaug.io.ntu import read_ntu_npy, read_ntu_skeleton
 from skelaug.io.openpose import parse_openpose_frame, read_openpose
 from skelaug.io.people import select_people, track_people
@@ -89,12 +90,14 @@ __all__ = [
     "read_kinect_csv",
     "read_kinetics_json",
     "read_mediapipe_csv",
+    "read_npz",
     "read_ntu_npy",
     "read_ntu_skeleton",
     "read_openpose",
     "read_smg_csv",
     "read_smg_labels",
     "register_reader",
+    "save_npz",
     "save_pyskl",
     "save_stgcn",
     "select_people",

@@ -256,7 +256,16 @@ def _sniff_json_frame(path: Path, head: bytes) -> bool:
 
 
 def _sniff_dir(path: Path, head: bytes) -> bool:
-    return any(p.name.endswith(".json") for p in path.iterdir())
+    """A folder of OpenPose frames: ``*_keypoints.json`` files, or ``.json`` files holding ``"people"``
+    (a folder of other JSON files, e.g. one COCO or Kinetics file per clip, is not one clip)."""
+    files = sorted(p for p in path.iterdir() if p.name.endswith(".json") and p.is_file())
+    if any(p.name.endswith("_keypoints.json") for p in files):
+        return True
+    for f in files[:3]:
+        with open(f, "rb") as fh:
+            if b'"people"' in fh.read(65536):
+                return True
+    return False
 
 
 def _sniff_tar(path: Path, head: bytes) -> bool:

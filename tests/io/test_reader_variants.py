@@ -144,6 +144,13 @@ def test_posetrack_keypoint_names_give_posetrack18_not_coco17(tmp_path):
     assert lay.joint_names[:3] == ("nose", "head_bottom", "head_top")
     # mirroring keeps head_bottom / head_top (on the midline) and swaps the ears
     assert lay.mirror[1] == 1 and lay.mirror[2] == 2 and lay.mirror[3] == 4
+    from skelaug.augment import RandomMirror
+
+    out = RandomMirror(seq.layout, p=1.0)(seq.data)
+    out = out[0] if isinstance(out, tuple) else out
+    # a horizontal mirror keeps every joint's height; only left/right twins trade places
+    np.testing.assert_array_equal(out[..., 1], seq.data[..., lay.mirror, 1])
+    np.testing.assert_array_equal(out[..., 1:3, 1], seq.data[..., 1:3, 1])  # head top stays on top
 
 
 def test_coco_videos_are_separate_clips_with_track_slots(tmp_path):
