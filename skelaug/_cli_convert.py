@@ -86,14 +86,17 @@ def _is_clip_folder(path: Path) -> bool:
     return True
 
 
-def _candidates(root: Path, report: _Report) -> Iterator[Path]:
-    """Clips below ``root``: files with a claimed ending, and folders a directory reader recognises."""
+def _candidates(root: Path, report: _Report, exclude: Path) -> Iterator[Path]:
+    """Clips below ``root``: files with a claimed ending, and folders a directory reader recognises.
+
+    ``exclude`` (the output, when it lies inside ``root``) is not walked into."""
+    exclude = exclude.resolve()
     for dirpath, dirnames, filenames in os.walk(root):
         d = Path(dirpath)
         dirnames.sort()
         keep = []
         for name in dirnames:
-            if name.startswith("."):
+            if name.startswith(".") or (d / name).resolve() == exclude:
                 continue
             if _is_clip_folder(d / name):
                 yield d / name
@@ -101,7 +104,7 @@ def _candidates(root: Path, report: _Report) -> Iterator[Path]:
                 keep.append(name)
         dirnames[:] = keep
         for name in sorted(filenames):
-            if name.startswith("."):
+            if name.startswith(".") or (d / name).resolve() == exclude:
                 continue
             if _claimed(d / name):
                 yield d / name
@@ -176,7 +179,7 @@ def _convert(args: argparse.Namespace) -> _Report:
         raise _UsageError(f"OUT={str(out)!r} is a folder; give a file name or a folder without that ending")
     report = _Report()
     single = src.is_file() or _is_clip_folder(src)
-    inputs = [src] if single else list(_candidates(src, report))
+    inputs = [src] if single else list(_candidates(src, report, out))
     if not inputs:
         raise _UsageError(
             f"IN={str(src)!r} holds no file a reader claims ({report.ignored} other files); "

@@ -97,6 +97,11 @@ def test_broken_inputs_are_skipped_with_reasons_and_exit_1(tmp_path, capsys):
     assert main(["convert", str(src / "sub"), str(out / "sub")]) == 1
     assert "exists (pass --overwrite" in capsys.readouterr().err
     assert main(["convert", str(src / "sub"), str(out / "sub"), "--overwrite"]) == 0
+    # an output folder inside IN is not read back as input on the next run
+    inner = src / "sub" / "converted"
+    assert main(["convert", str(src / "sub"), str(inner)]) == 0
+    assert main(["convert", str(src / "sub"), str(inner), "--overwrite"]) == 0
+    assert sorted(p.name for p in inner.rglob("*")) == ["good.npz"]
 
 
 def test_usage_errors_exit_2_without_traceback(tmp_path, capsys):

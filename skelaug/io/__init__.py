@@ -7,23 +7,30 @@
 Channel convention: the first ``D`` channels are the layout's coordinates; formats with a per-joint
 confidence append it as the last channel (also given as ``.confidence`` ``(M, T, V)``):
 
-=================  ===============  ===================================  ===
-format             layout           channels                             fps
-=================  ===============  ===================================  ===
-``ntu_skeleton``   ``ntu25``        x, y, z (m), tracking (0 / 0.5 / 1)  30
-``ntu_npy``        ``ntu25``        x, y, z                              30
-``openpose_*``     by count         x, y (px), score                     --
-``kinetics_json``  ``openpose18``   x, y (normalised), score             30
-``mediapipe_csv``  ``mediapipe33``  x, y (normalised), z, visibility     --
-``kinect_v2_csv``  ``ntu25``        x, y, z (m), tracking (0 / 0.5 / 1)  30
-``smg_csv``        ``ntu25``        x, y, z (m)                          30
-``coco_json``      ``coco17``       x, y (px), v / 2                     --
-iMiGUE (OpenPose)  ``imigue22``     x, y (px), score                     25
-=================  ===============  ===================================  ===
+=================  ==================  ===================================  ===
+format             layout              channels                             fps
+=================  ==================  ===================================  ===
+``ntu_skeleton``   ``ntu25``           x, y, z (m), tracking (0 / 0.5 / 1)  30
+``ntu_npy``        ``ntu25``           x, y, z                              30
+``openpose_*``     by count            x, y (px), score                     --
+``kinetics_json``  ``openpose18``      x, y (normalised), score             30
+``mediapipe_csv``  ``mediapipe33``     x, y (normalised), z, visibility     --
+(no ``z`` column)  ``mediapipe33_2d``  x, y (normalised), visibility        --
+``kinect_v2_csv``  ``ntu25``           x, y, z (m), tracking (0 / 0.5 / 1)  30
+``smg_csv``        ``ntu25``           x, y, z (m)                          30
+``coco_json``      by keypoint names   x, y (px), v / 2                     --
+                   (``coco17``,
+                   ``posetrack18``)
+``skelaug_npz``    as saved            as saved                             kept
+iMiGUE (OpenPose)  ``imigue22``        x, y (px), score                     25
+=================  ==================  ===================================  ===
 
 Missing joints are all-zero coordinates. Malformed files raise :class:`SkeletonFormatError` (a
 ``ValueError``) naming the file and the line or frame; whatever a reader fills in or drops is
-counted in ``.counts``.
+counted in ``.counts``. A file no reader recognises gets an error saying what is wrong with it: an
+empty file, invalid JSON at a line and column (and whether the file ends inside the JSON), JSON of
+an unknown structure, compressed or binary content, or the first line and which readers claim the
+file-name ending.
 
 Example:
     >>> import numpy as np, skelaug.io as sio
