@@ -1,5 +1,5 @@
-"""Command line: ``python -m skelaug demo`` runs the micro-gesture preset on built-in synthetic clips;
-``python -m skelaug convert IN OUT`` converts pose files to ``.npz`` clips or a pyskl pickle.
+"""Command line: ``python -m skelaug demo`` runs the micro-gesture preset on built-in synthetic clips
+(``python -m skelaug convert IN OUT`` converts pose files to ``.npz`` clips or a pyskl pickle).
 
 It generates labelled synthetic micro-gesture clips, augments them with
 :func:`skelaug.augment.presets.micro_gesture`, prints what each step did per sample, and writes a

@@ -30,6 +30,22 @@ __all__ = ["add_parser", "run"]
 _PICKLE = (".pkl", ".pickle")
 
 
+_DESCRIPTION = """\
+Convert pose files that skelaug reads (NTU .skeleton, OpenPose JSON folders or archives, Kinetics-skeleton
+and COCO-style JSON, MediaPipe / Kinect / SMG CSV, ...) to .npz clips or one pyskl pickle.
+
+IN   a file (an OpenPose frame folder or tar archive counts as one) or a folder of clips: every file below
+     it whose ending a reader claims; other files are ignored.
+OUT  NAME.npz: one clip; NAME.pkl / NAME.pickle: a pyskl pickle, one annotation per clip; anything else:
+     a folder receiving one .npz per clip (the input tree mirrored).
+
+.npz keys: data (M, T, V, C) float32, layout, fps (NaN if unknown), channels, counts and source (JSON
+text), confidence (when the format has one). Read them back with skelaug.io.read or numpy.load.
+
+exit status: 0 all converted; 1 some inputs skipped (listed with the reason); 2 usage error.
+"""
+
+
 class _UsageError(Exception):
     """A problem with the command line or the paths given (exit status 2)."""
 
@@ -48,12 +64,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
         "convert",
         help="convert pose files (any supported format) to .npz clips or a pyskl pickle",
-        description=__doc__,
+        description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", type=Path, metavar="IN", help="a pose file, an OpenPose folder, or a folder of clips")
     p.add_argument("output", type=Path, metavar="OUT", help="OUT.npz, OUT.pkl (pyskl) or a folder")
-    p.add_argument("--format", choices=sorted(formats()), help="reader to use (default: detect per file)")
+    p.add_argument("--format", choices=sorted(formats()), metavar="NAME",
+                   help=f"reader to use (default: detect per file): {', '.join(sorted(formats()))}")  # fmt: skip
     p.add_argument("--max-persons", type=int, default=None, metavar="M",
                    help="keep at most M persons per clip (see --select)")  # fmt: skip
     p.add_argument("--select", default="confidence", choices=["confidence", "motion", "presence"],
@@ -199,6 +216,11 @@ def _convert(args: argparse.Namespace) -> _Report:
             clips = _read_clips(path, args)
         except (SkeletonFormatError, ValueError, OSError) as e:
             report.skipped.append((str(path), _reason(e)))
+            continue
+        except Exception as e:  # a reader failing on a file it should reject cleanly: report, go on
+            report.skipped.append(
+                (str(path), f"unexpected {type(e).__name__}: {e} (a skelaug bug: please report it with the file)")
+            )
             continue
         if to_file and not to_pickle and len(clips) > 1:
             report.skipped.append((str(path), f"holds {len(clips)} videos; convert to a folder or a .pkl"))

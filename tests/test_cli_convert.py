@@ -140,3 +140,30 @@ def test_python_dash_m_entry_point(tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "converted 2 clips" in r.stdout and len(list((tmp_path / "o").glob("*.npz"))) == 2
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, keeping what is written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, monkeypatch):
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert main(["convert", str(FX / "kinect_v2_csv"), str(tmp_path / "a")]) == 0
+    assert "convert: 100%" in term.text and "2/2" in term.text
+    term.text = ""
+    assert main(["convert", str(FX / "kinect_v2_csv"), str(tmp_path / "b"), "--no-progress"]) == 0
+    assert "100%" not in term.text
