@@ -310,7 +310,7 @@ def _diagnose(path: Path, head: bytes, claimed_by: list[str]) -> tuple[str, int 
             found = f"a JSON {type(obj).__name__}" + (f" of {len(obj)} items" if isinstance(obj, list) else "")
         return (
             f"valid JSON, but {found} is not a pose file skelaug knows (COCO-style: 'annotations' / 'images'; "
-            f"OpenPose: 'people'; Kinetics-skeleton: 'data' with 'skeleton')",
+            f"OpenPose: 'people'; Kinetics-skeleton: 'data' with 'skeleton'; NW-UCLA: 'skeletons')",
             None,
             False,
         )
