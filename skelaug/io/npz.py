@@ -36,15 +36,13 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from skelaug.io._base import PathLike, SkeletonFormatError, SkeletonSequence, register_reader
+from skelaug.io._base import PathLike, SkeletonFormatError, SkeletonSequence, atomic_write, register_reader
 
 __all__ = ["read_npz", "save_npz"]
 
@@ -60,7 +58,7 @@ def _jsonable(o: Any) -> Any:
 
 
 def save_npz(path: PathLike, seq: SkeletonSequence, *, compress: bool = False) -> None:
-    """Write ``seq`` to ``path`` (keys in the module docstring), atomically (a temporary file, then a rename).
+    """Write ``seq`` to ``path`` (keys in the module docstring) atomically: a private temporary name, then a rename.
 
     Args:
         compress: Deflate the arrays (``np.savez_compressed``): smaller, slower to write and read.
@@ -78,14 +76,8 @@ def save_npz(path: PathLike, seq: SkeletonSequence, *, compress: bool = False) -
         arrays["confidence"] = np.ascontiguousarray(seq.confidence, dtype=np.float32)
     for k, v in seq.extras.items():
         arrays[f"extra__{k}"] = np.ascontiguousarray(v, dtype=np.float32)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (np.savez_compressed if compress else np.savez)(fh, **arrays)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save = np.savez_compressed if compress else np.savez
+    atomic_write(p, lambda fh: save(fh, **arrays))
 
 
 def read_npz(path: PathLike) -> SkeletonSequence:
