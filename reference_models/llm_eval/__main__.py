@@ -30,7 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from reference_models.llm_eval.backends.base import Backend, FatalBackendError
+from reference_models.llm_eval.backends.base import Backend, FatalBackendError, Request, cache_key
 from reference_models.llm_eval.backends.openai_http import OpenAIChatBackend
 from reference_models.llm_eval.baseline import run_baseline
 from reference_models.llm_eval.cache import ResponseCache
@@ -209,7 +209,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # what is asked, in one number: the cache keys cover model, sampling, prompts and so the evidence
-    asked = hashlib.sha256("".join(sorted(backend_keys(backend, items))).encode()).hexdigest()[:16]
+    keys = sorted(cache_key(backend.cache_payload(Request.of(it))) for it in items)
+    asked = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
     run_info = {"scenario": scenario.name, "prompt_version": scenario.version,
                 "templates": scenario.templates().fingerprint(), "backend": backend.kind, "model": backend.model,
                 "split": args.split, "videos": len(evalv), "order": cfg.order,
@@ -230,6 +231,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   f"{e.remaining} prompts not answered yet. Rerun the same command to resume: cached answers "
                   "are not asked again.", file=sys.stderr)
             return 130
+    for name in _DERIVED:  # an interrupt while writing leaves part of this run's outputs, never an old report
+        (out / name).unlink(missing_ok=True)
     write_text_atomic(out / "results.jsonl", "".join(json.dumps(r.to_dict()) + "\n" for r in results))
     preds = combine_orders(results, seed=args.seed)
     write_text_atomic(out / "predictions.jsonl", "".join(json.dumps(p.to_dict()) + "\n" for p in preds))
@@ -246,13 +249,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{stats.failed} prompts got no reply ({stats.failed_items} items; {stats.requests} requests "
               f"made, errors: {stats.errors}); rerun the same command to ask only those", file=sys.stderr)
     return 1 if stats.failed else 0
-
-
-def backend_keys(backend: Backend, items: Sequence[Any]) -> list[str]:
-    """The cache keys of ``items`` under ``backend`` (what a run asks)."""
-    from reference_models.llm_eval.backends.base import Request, cache_key
-
-    return [cache_key(backend.cache_payload(Request.of(it))) for it in items]
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -345,7 +341,7 @@ def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> 
         return 2
     except KeyboardInterrupt:
         _exit_on_second_interrupt()
-        print("\ninterrupted; replies received so far are in the cache: rerun the same command to resume",
+        print("\ninterrupted; rerun the same command to resume (replies received so far are kept in the cache)",
               file=sys.stderr)
         return 130
     finally:

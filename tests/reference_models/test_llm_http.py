@@ -518,6 +518,15 @@ def test_a_second_ctrl_c_exits_without_a_traceback(server, tmp_path):
     _, err = proc.communicate(timeout=5.0)
     assert proc.returncode == 130 and "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode()
     assert server.total == 2
+    # the first interrupt usually ends the process before a second one lands; drive the handler directly
+    code = ("import os, signal, time\n"
+            "from reference_models.llm_eval.__main__ import _exit_on_second_interrupt\n"
+            "_exit_on_second_interrupt()\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "time.sleep(10)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, timeout=60)
+    assert done.returncode == 130 and done.stderr.decode().strip() == "interrupted again: exiting now"
 
 
 def test_cancel_token_stops_requests_and_backoff_in_process(server, tmp_path):
