@@ -15,7 +15,9 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -32,6 +34,7 @@ from reference_models.llm_eval.backends.base import (
     CancelToken,
     FatalBackendError,
     Request,
+    RequestCancelled,
     TransientBackendError,
 )
 from reference_models.llm_eval.backends.openai_http import OpenAIChatBackend
@@ -691,3 +694,36 @@ def test_failures_count_prompts_not_items_and_empty_replies_are_not_cached(serve
         results, stats = run_items(items, _backend(server), cache, progress=False)
     assert stats.empty == 1 and stats.unparsed == 5 and {r.parse for r in results} == {"empty"}
     assert _lines(tmp_path / "c.jsonl") == 0
+
+
+def test_https_is_cut_at_the_deadline_and_cancellable(tmp_path, monkeypatch):
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a throwaway certificate")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client's default context trusts it
+    s = FakeServer()
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        s.httpd.socket = ctx.wrap_socket(s.httpd.socket, server_side=True)
+        url = s.url.replace("http://", "https://")
+        req = Request((("user", "u"),), ())
+        assert OpenAIChatBackend(url, "m", timeout=5).complete(req).text == "Answer: A"
+        s.default = "dribble"
+        with pytest.raises(TransientBackendError, match="deadline"):
+            OpenAIChatBackend(url, "m", timeout=1).complete(req)
+        s.default = "hang"
+        token = CancelToken()
+        threading.Timer(0.5, token.cancel).start()
+        with pytest.raises(RequestCancelled):
+            OpenAIChatBackend(url, "m", timeout=30).complete(req, cancel=token)
+        deadline = time.monotonic() + 5
+        while not s.dribbled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (sent, total), = s.dribbled
+        assert sent < total // 10
+    finally:
+        s.close()
