@@ -243,8 +243,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         baseline.pop("predictions")
     _write_report(out, preds, scenario.options, run_info, args, baseline, stats.to_dict())
     if stats.unparsed:
-        print(f"{stats.unparsed} replies gave no answer (refusals, hedges, empty ...: see the 'parse' field of "
-              "results.jsonl); add --retry-unparsed to ask those prompts again", file=sys.stderr)
+        print(f"{stats.unparsed} items got a reply with no answer (refusals, hedges, empty ...: see the 'parse' "
+              "field of results.jsonl); add --retry-unparsed to ask those prompts again", file=sys.stderr)
     if stats.failed:
         print(f"{stats.failed} prompts got no reply ({stats.failed_items} items; {stats.requests} requests "
               f"made, errors: {stats.errors}); rerun the same command to ask only those", file=sys.stderr)
