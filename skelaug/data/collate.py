@@ -67,6 +67,9 @@ def pad_clips(clips: Sequence[Any], lengths: Sequence[Any]) -> tuple[torch.Tenso
         raise ValueError("clips is empty; a batch needs at least one clip")
     arrs: list[torch.Tensor] = []
     for i, c in enumerate(clips):
+        if isinstance(c, tuple | list):
+            raise TypeError(f"item {i}: the clip is a {type(c).__name__} of {len(c)} arrays (views of a MultiView "
+                            f"dataset transform?); give one array per item, and views= to AugmentedCollate")
         a = c if isinstance(c, torch.Tensor) else torch.from_numpy(np.asarray(c))
         if a.ndim == 3:
             a = a.unsqueeze(0)

@@ -217,6 +217,9 @@ def test_augmented_collate_errors_name_the_item():
         AugmentedCollate(None)([(np.zeros((1, 4, 20, 3), np.float32), 12, 0)])
     with pytest.raises(KeyError, match="set keys="):
         AugmentedCollate(None)([{"x": np.zeros((4, 20, 3)), "length": 4, "label": 0}])
+    views = SyntheticMGDataset(2, "ntu25", num_frames=8, min_frames=4, transform=MultiView(RandomRotate(10)))
+    with pytest.raises(TypeError, match="item 0: the clip is a tuple of 2 arrays"):
+        AugmentedCollate(None)([views[0], views[1]])
     with pytest.raises(ValueError, match="views=0"):
         AugmentedCollate(RandomRotate(10), views=0)
     assert repr(AugmentedCollate(RandomRotate(10), views=2)) == "AugmentedCollate(RandomRotate(degrees=10), views=2)"
