@@ -3,6 +3,8 @@
 * :mod:`skelaug.data.synthetic` -- procedurally generated, labelled MG clips (the built-in dataset);
 * :mod:`skelaug.data.imigue` -- iMiGUE MG (cross-subject) and emotion (video-level) protocols;
 * :mod:`skelaug.data.ntu` -- NTU RGB+D 60/120 benchmarks and SMG;
+* :mod:`skelaug.data.nwucla` -- NW-UCLA (cross-view) and :mod:`skelaug.data.utd_mhad` -- UTD-MHAD
+  (cross-subject), Kinect v1 ``kinect20`` clips;
 * :mod:`skelaug.data.datasets` -- fixed-length sampling, per-item random streams, :class:`EpochSampler`;
 * :mod:`skelaug.data.collate` -- :class:`AugmentedCollate`, a ``collate_fn`` that pads clips and
   augments the whole batch in one call.
@@ -17,10 +19,14 @@ from skelaug.data.collate import AugmentedCollate, pad_clips
 from skelaug.data.datasets import ClipDataset, EpochSampler, ItemStream, fixed_length
 from skelaug.data.imigue import IMiGUEDataset, IMiGUEEmotionDataset, emotion_split, mg_split
 from skelaug.data.ntu import NTUDataset, SMGDataset
+from skelaug.data.nwucla import NWUCLA
 from skelaug.data.synthetic import SyntheticMG, SyntheticMGDataset, generate
+from skelaug.data.utd_mhad import UTDMHAD
 
 __all__ = [
     "AugmentedCollate",
+    "NWUCLA",
+    "UTDMHAD",
     "ClipDataset",
     "EpochSampler",
     "IMiGUEDataset",
