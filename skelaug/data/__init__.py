@@ -24,9 +24,9 @@ from skelaug.data.synthetic import SyntheticMG, SyntheticMGDataset, generate
 from skelaug.data.utd_mhad import UTDMHAD
 
 __all__ = [
-    "AugmentedCollate",
     "NWUCLA",
     "UTDMHAD",
+    "AugmentedCollate",
     "ClipDataset",
     "EpochSampler",
     "IMiGUEDataset",
