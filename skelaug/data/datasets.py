@@ -283,7 +283,9 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
             y = np.zeros((self.max_persons, *x.shape[1:]), dtype=np.float32)
             y[: min(m, self.max_persons)] = x[: self.max_persons]
             x = y
-        g = self._stream.generator(index, epoch)
+        # a stream only where something draws from it (an unseeded one would advance torch's generator)
+        g = self._stream.generator(index, epoch) \
+            if self.sampling == "random" or self._stream.transform is not None else None
         mode: Literal["start", "centre", "random"] = self.sampling  # type: ignore[assignment]
         x, length = fixed_length(x, length, self.num_frames, mode=mode, generator=g)
         x, length = self._stream.apply(x, length, index, epoch, generator=g)

@@ -235,3 +235,13 @@ def test_keyed_streams_with_epoch_sampler_still_worker_independent():
         runs.append(sorted((int(i), x) for b in loader for i, x in zip(b["index"], b["data"], strict=True)))
     for (i, a), (j, b) in zip(*runs, strict=True):
         assert i == j and torch.equal(a, b)
+
+
+def test_items_without_random_work_leave_torch_generator_alone():
+    ds = SyntheticMGDataset(2, "ntu25", num_frames=8, min_frames=4)  # no transform, fixed crop
+    state = torch.get_rng_state()
+    ds[0], ds[1]
+    assert torch.equal(torch.get_rng_state(), state)
+    ds_t = SyntheticMGDataset(2, "ntu25", num_frames=8, min_frames=4, transform=AddUniform())
+    ds_t[0]
+    assert not torch.equal(torch.get_rng_state(), state)  # an unseeded transform draws from torch
