@@ -23,6 +23,7 @@ from skelaug.augment.noise import (
     RandomPerturb,
     RandomSegmentMix,
 )
+from skelaug.augment.normalize import AlignView, CentreBody, NormalizeScale, UniformSampleFrames
 from skelaug.augment.ops import Op, Program
 from skelaug.augment.spatial import (
     RandomBoneLength,
@@ -44,10 +45,13 @@ from skelaug.augment.temporal import (
 
 __all__ = [
     "AUGMENTATIONS",
+    "AlignView",
     "Augmentation",
+    "CentreBody",
     "Compose",
     "Context",
     "MultiView",
+    "NormalizeScale",
     "OneOf",
     "Op",
     "Program",
@@ -75,6 +79,7 @@ __all__ = [
     "RandomSpeed",
     "RandomTranslate",
     "SomeOf",
+    "UniformSampleFrames",
     "available_backends",
     "from_dict",
     "get_default_backend",

@@ -5,6 +5,7 @@
 * :mod:`skelaug.data.ntu` -- NTU RGB+D 60/120 benchmarks and SMG;
 * :mod:`skelaug.data.nwucla` -- NW-UCLA (cross-view) and :mod:`skelaug.data.utd_mhad` -- UTD-MHAD
   (cross-subject), Kinect v1 ``kinect20`` clips;
+* :mod:`skelaug.data.pyskl` -- pyskl annotation pickles and memory-mapped ST-GCN ``.npy`` files;
 * :mod:`skelaug.data.datasets` -- fixed-length sampling, per-item random streams, :class:`EpochSampler`;
 * :mod:`skelaug.data.collate` -- :class:`AugmentedCollate`, a ``collate_fn`` that pads clips and
   augments the whole batch in one call.
@@ -20,6 +21,7 @@ from skelaug.data.datasets import ClipDataset, EpochSampler, ItemStream, fixed_l
 from skelaug.data.imigue import IMiGUEDataset, IMiGUEEmotionDataset, emotion_split, mg_split
 from skelaug.data.ntu import NTUDataset, SMGDataset
 from skelaug.data.nwucla import NWUCLA
+from skelaug.data.pyskl import PysklDataset, STGCNDataset
 from skelaug.data.synthetic import SyntheticMG, SyntheticMGDataset, generate
 from skelaug.data.utd_mhad import UTDMHAD
 
@@ -33,7 +35,9 @@ __all__ = [
     "IMiGUEEmotionDataset",
     "ItemStream",
     "NTUDataset",
+    "PysklDataset",
     "SMGDataset",
+    "STGCNDataset",
     "SyntheticMG",
     "SyntheticMGDataset",
     "emotion_split",
