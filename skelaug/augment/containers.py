@@ -183,7 +183,11 @@ class MultiView(Augmentation):
     """``views`` independent augmentations of the same batch, for contrastive learning.
 
     Returns a tuple of ``views`` outputs (each ``(y, lengths)`` when lengths are given);
-    ``last_params`` is a tuple of programs, one per view.
+    ``last_params`` is a tuple of programs, one per view. The views draw one after another from one
+    stream (``generator``, the ``seed``, or else torch's generator: see
+    :func:`skelaug.augment.torch_stream`). As a dataset ``transform``, items hold a tuple of views
+    (:class:`skelaug.data.ClipDataset`); :class:`skelaug.data.AugmentedCollate` ``(aug, views=k)``
+    makes the views of a whole batch at collate time instead.
 
     Args:
         transform: The augmentation applied to each view (or a list: one per view).
