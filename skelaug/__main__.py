@@ -1,4 +1,5 @@
-"""Command line: ``python -m skelaug demo`` runs the micro-gesture preset on built-in synthetic clips.
+"""Command line: ``python -m skelaug demo`` runs the micro-gesture preset on built-in synthetic clips
+(``python -m skelaug convert IN OUT`` converts pose files to ``.npz`` clips or a pyskl pickle).
 
 It generates labelled synthetic micro-gesture clips, augments them with
 :func:`skelaug.augment.presets.micro_gesture`, prints what each step did per sample, and writes a
@@ -82,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--samples", type=int, default=16, help="number of synthetic clips (default: 16)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     d.add_argument("--layout", default="imigue22", choices=["imigue22", "ntu25"], help="skeleton layout")
+    from skelaug._cli_convert import add_parser as add_convert
+
+    add_convert(sub)  # `convert IN OUT`: its options and logic live in skelaug/_cli_convert.py
     args = parser.parse_args(argv)
+    if args.command == "convert":
+        return int(args.func(args))
     if args.samples < 1:
         parser.error(f"--samples={args.samples}; give at least 1")
     return demo(args.out, args.samples, args.seed, args.layout)
