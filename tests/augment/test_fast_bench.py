@@ -134,3 +134,29 @@ def test_cuda_mode_smoke_run_on_the_simulator(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_augment", "--device", "cuda", "--out",
                            str(tmp_path / "no.json")], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 2 and "simulator" in proc.stderr
+
+
+def test_peer_benchmark_runs_and_reports_every_peer(tmp_path):
+    """bench_peers --quick: every operation has skelaug and the copy; every peer is either timed or listed
+    with the reason (not installed, or the operation is not one it implements)."""
+    out = tmp_path / "peers.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_peers", "--quick", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads(out.read_text())
+    rows = data["operations"]
+    settings = {r["setting"] for r in rows}
+    assert len(settings) == 2
+    ops = {r["operation"] for r in rows}
+    for setting in settings:
+        for op in ops:
+            libs = {r["library"]: r for r in rows if r["setting"] == setting and r["operation"] == op}
+            assert {"(copy)", "skelaug", "torch-skeleton", "pybvh-ml", "kornia"} <= set(libs)
+            assert libs["skelaug"]["vs_skelaug"] == 1.0 and libs["skelaug"]["median_ms"] > 0
+            for peer in ("torch-skeleton", "pybvh-ml", "kornia"):
+                r = libs[peer]
+                timed = r["median_ms"] == r["median_ms"]
+                assert timed != bool(r["note"]), r                     # a time, or the reason there is none
+                assert timed or "not installed" in r["note"] or "implement" in r["note"]
+    assert {s["peer"] for s in data["summary"]} == {"torch-skeleton", "pybvh-ml", "kornia"}
+    assert "| operation |" in proc.stdout
