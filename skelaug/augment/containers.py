@@ -34,9 +34,16 @@ def _children(transforms: Any, name: str) -> list[Augmentation]:
 
 
 def _sample_masked(ctx: Context, rng: np.random.Generator, child: Augmentation, mask: np.ndarray) -> list[Op]:
-    """Sample ``child`` for the batch, keeping its effect only on samples where ``mask`` is True."""
+    """Sample ``child`` for the batch, keeping its effect only on samples where ``mask`` is True.
+
+    When every sample is kept (always in a :class:`Compose`), ``child.sample`` has already advanced
+    ``ctx`` through exactly the ops it returns, in order, so those ops and that state are the result:
+    the snapshot, restore and second advance (which would recompute the same values) are skipped.
+    """
     if not mask.any():
         return []
+    if mask.all():
+        return child.sample(ctx, rng)
     state = ctx.snapshot()
     ops = child.sample(ctx, rng)
     ctx.restore(state)
