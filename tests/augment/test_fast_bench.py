@@ -160,3 +160,37 @@ def test_peer_benchmark_runs_and_reports_every_peer(tmp_path):
                 assert timed or "not installed" in r["note"] or "implement" in r["note"]
     assert {s["peer"] for s in data["summary"]} == {"torch-skeleton", "pybvh-ml", "kornia"}
     assert "| operation |" in proc.stdout
+
+
+def test_staged_call_is_the_call_it_times():
+    """bench_percall.staged_call runs the steps of Augmentation.__call__: same parameters, same output."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import bench_percall
+    from skelaug.augment import presets
+    from skelaug.testing import skeleton_batch_numpy
+
+    aug = presets.micro_gesture("ntu25")
+    x, lengths = skeleton_batch_numpy(np.random.default_rng(3), "ntu25", n=5, m=2, t=24)
+    for xx, ll in ((x, lengths), (x[0], None)):
+        for seed in range(6):
+            got, prog, parts = bench_percall.staged_call(aug, xx, ll, seed)
+            want = aug(xx, ll, generator=seed) if ll is not None else aug(xx, generator=seed)
+            want = want[0] if ll is not None else want
+            assert got.shape == want.shape and np.array_equal(got, want)
+            assert [op.kind for op in prog.ops] == [op.kind for op in aug.last_params.ops]
+            for a, b in zip(prog.ops, aug.last_params.ops, strict=True):
+                assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+            assert set(parts) == set(bench_percall.PARTS) and all(v >= 0 for v in parts.values())
+
+
+def test_per_call_benchmark_writes_its_json(tmp_path):
+    out = tmp_path / "percall.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_percall", "--quick", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    data = json.loads(out.read_text())
+    parts = {(r["setting"].split(" (")[0], r["part"]) for r in data["parts"]}
+    names = ("validate", "scan", "generator", "sample", "plan", "kernel", "whole call")
+    for setting in ("one clip", "batch"):
+        assert {(setting, p) for p in names} <= parts
+    assert data["targets"][0]["met"] in ("yes", "no")
