@@ -19,11 +19,12 @@ Peers (benchmark-only extras, ``pip install -e ".[bench]"``; never runtime depen
 
 skelaug is timed as a training loop calls it: the whole call, ``aug(x, lengths, generator=seed)``,
 validation and sampling included, a new seed each call, numba executor. Each operation is timed
-interleaved with ``x.copy()`` and every peer that implements it (round-robin within each repeat), in
+interleaved with ``x.copy()`` and every peer that implements it (in turn within each repeat), in
 two settings: the ``(256, 2, 64, 25, 3)`` float32 batch of ``bench_augment`` (per-sample peers loop
 over its 256 samples, or 512 single-person clips for pybvh-ml) and one clip ``(2, 64, 25, 3)`` per
-call (what ``Dataset.__getitem__`` does). Peers that are not installed, or that do not implement an
-operation, are listed as such.
+call (what ``Dataset.__getitem__`` does). The order of the calls rotates from one repeat to the next
+(:func:`measure_rotated`). Peers that are not installed, or that do not implement an operation, are
+listed as such.
 
 Run: ``python -m benchmarks.bench_peers [--repeats 7] [--clip-repeats 301] [--quick] [--out PATH]``
 """
@@ -38,6 +39,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import importlib  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -58,7 +60,6 @@ from benchmarks.bench_augment import (  # noqa: E402
     batch,
     loadavg,
     machine,
-    measure_interleaved,
     set_threads,
     versions,
     write_json,
@@ -174,6 +175,27 @@ def kornia_runners(xt: torch.Tensor, gen: torch.Generator) -> dict[str, Runner]:
 
 
 # ------------------------------------------------------------------------------ suite
+def measure_rotated(fns: dict[str, Runner], repeats: int, warmup: int) -> dict[str, dict[str, float]]:
+    """Median wall and process CPU time (ms) of each function, timed in turn within every repeat with the
+    order rotated by one each repeat: what runs just before a call changes how warm the caches are (on
+    this machine a one-clip call right after a 2 MB sort takes 4x as long as back to back), so every
+    function follows every other equally often."""
+    names = list(fns)
+    for name in names:
+        for _ in range(warmup):
+            fns[name]()
+    wall: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            fns[name]()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return {k: {"median_ms": 1e3 * statistics.median(wall[k]), "cpu_median_ms": 1e3 * statistics.median(cpu[k])}
+            for k in names}
+
+
 def run_setting(setting: str, x: np.ndarray, lengths: np.ndarray | None, status: dict[str, str],
                 repeats: int, warmup: int) -> list[dict[str, Any]]:
     """Every operation in one setting: skelaug, ``x.copy()`` and the peers that implement it, interleaved."""
@@ -196,7 +218,7 @@ def run_setting(setting: str, x: np.ndarray, lengths: np.ndarray | None, status:
         for name, table in peers.items():
             if op in table:
                 runs[name] = table[op]
-        m = measure_interleaved(runs, repeats, warmup)
+        m = measure_rotated(runs, repeats, warmup)
         sk = m["skelaug"]["median_ms"]
         for how, stats in m.items():
             rows.append({"setting": setting, "operation": op, "library": how, "median_ms": stats["median_ms"],
