@@ -325,9 +325,11 @@ class Augmentation:
         applied = draw.random() < self.p if self.p < 1.0 else np.ones(ctx.n, dtype=bool)
         if not applied.any():
             return []
+        everywhere = self.p >= 1.0 or bool(applied.all())      # where_applied would return the ops as they are
         ops = []
         for op in self._sample_steps(ctx, draw):
-            op = where_applied(op, applied, ctx.identity(op.kind, op.static))
+            if not everywhere:
+                op = where_applied(op, applied, ctx.identity(op.kind, op.static))
             ctx.advance(op)
             ops.append(op)
         return ops
