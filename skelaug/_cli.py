@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,40 +37,12 @@ class UserError(Exception):
 
 
 # --------------------------------------------------------------------------------------- files
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """Give ``tmp`` a new file's usual mode (``0666`` minus the umask) and rename it to ``path``."""
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, with the permissions of a newly created file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (:func:`skelaug.io._base.atomic_write`), with the
+    permissions of any new file (``0666`` minus the umask)."""
+    from skelaug.io._base import atomic_write
 
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` as an uncompressed ``.npz`` atomically, like :func:`write_text`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)               # type: ignore[arg-type]
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
 # ----------------------------------------------------------------------------------- describing
@@ -222,7 +193,6 @@ def augment_folder(in_dir: Path, out_dir: Path, preset: str, seed: int, layout: 
 
     from skelaug import io as sio
     from skelaug.augment import presets
-    from skelaug.io._base import _save_cache
 
     if not in_dir.is_dir():
         raise UserError(f"IN_DIR={str(in_dir)!r} is not a folder; give the folder holding the pose files")
@@ -259,7 +229,7 @@ def augment_folder(in_dir: Path, out_dir: Path, preset: str, seed: int, layout: 
             source = dict(seq.source, augmented_from=str(path), preset=preset, seed=[seed, k])
             out_seq = sio.SkeletonSequence(y, seq.layout, seq.fps, conf, seq.channels, source, dict(seq.counts))
             stem = _stem(path, taken)
-            _save_cache(out_dir / f"{stem}.npz", out_seq)         # the format read(cache_dir=...) loads
+            sio.save_npz(out_dir / f"{stem}.npz", out_seq)        # skelaug.io.read reads it back
             write_text(out_dir / f"{stem}.params.json", json.dumps({
                 "source": str(path), "format": fmt, "layout": seq.layout, "seed": [seed, k],
                 "pipeline": aug.to_dict(), "program": aug.last_params.to_dict()}))
@@ -313,7 +283,8 @@ def _run_augment(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run the chosen command: user errors as one line on stderr (status 2), a closed pipe quietly."""
     try:
-        status: int = args.run(args, parser)
+        handler = getattr(args, "run", None)
+        status: int = handler(args, parser) if handler is not None else int(args.func(args))  # convert: func
         sys.stdout.flush()
         return status
     except UserError as exc:

@@ -17,7 +17,6 @@ import skelaug
 from skelaug.__main__ import main
 from skelaug.augment import from_dict, presets
 from skelaug.augment.ops import Program
-from skelaug.io._base import _load_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,7 +96,7 @@ def test_augment_folder_writes_replayable_npz_and_reports_skips(clip_folder, tmp
     for stem, path in clips.items():
         npz, pj = out_dir / f"{stem}.npz", out_dir / f"{stem}.params.json"
         assert stat.S_IMODE(npz.stat().st_mode) == 0o644 and stat.S_IMODE(pj.stat().st_mode) == 0o644
-        seq = _load_cache(npz)
+        seq = sio.read(npz)
         d = json.loads(pj.read_text())
         original = sio.read(path)
         assert seq.layout == original.layout == d["layout"] and seq.channels == original.channels

@@ -3,6 +3,7 @@
 from skelaug.augment import numba_cpu as numba_cpu  # registers the "numba" backend
 from skelaug.augment import numba_cuda as numba_cuda  # registers "numba_cuda" (available with a GPU)
 from skelaug.augment import presets
+from skelaug.augment._rng import torch_stream
 from skelaug.augment.backends import (
     available_backends,
     get_default_backend,
@@ -85,4 +86,5 @@ __all__ = [
     "presets",
     "register_backend",
     "set_default_backend",
+    "torch_stream",
 ]

@@ -367,7 +367,11 @@ class Augmentation:
             optional otherwise (it fixes ``dims`` and the body centre).
         dims: Number of coordinate channels ``D``. Default: the layout's ``dim``; without a layout,
             ``C`` when ``C`` is 2 or 3.
-        seed: Seed of the augmentation's own generator, used when a call passes no ``generator``.
+        seed: Seed of the augmentation's own generator, used when a call passes no ``generator``: the
+            stream advances with each call and replays exactly, but every ``DataLoader`` worker gets
+            a copy of it. ``None`` (default): each call without ``generator`` draws from torch's
+            per-process generator (:func:`skelaug.augment.torch_stream`), so parameters are new in
+            every worker and epoch and a run is reproducible from torch's seed.
 
     Subclasses implement :meth:`_sample`, returning full-batch ops; the base class applies ``p``.
     """
@@ -397,7 +401,7 @@ class Augmentation:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
             raise ValueError(f"seed={seed!r}; give a non-negative int or None")
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed) if seed is not None else None
         self.last_params: Program | None = None
 
     # ---------------------------------------------------------------- to override
@@ -411,9 +415,11 @@ class Augmentation:
         applied = draw.random() < self.p if self.p < 1.0 else np.ones(ctx.n, dtype=bool)
         if not applied.any():
             return []
+        everywhere = self.p >= 1.0 or bool(applied.all())      # where_applied would return the ops as they are
         ops = []
         for op in self._sample_steps(ctx, draw):
-            op = where_applied(op, applied, ctx.identity(op.kind, op.static))
+            if not everywhere:
+                op = where_applied(op, applied, ctx.identity(op.kind, op.static))
             ctx.advance(op)
             ops.append(op)
         return ops
@@ -488,7 +494,8 @@ class Augmentation:
             lengths: Valid frame counts ``(N,)`` (or an int for a single sample). When given, the
                 call returns ``(y, new_lengths)``.
             generator: int seed, :class:`numpy.random.Generator` or :class:`torch.Generator`;
-                ``None`` uses the augmentation's own generator (see ``seed``).
+                ``None`` uses the augmentation's own generator if it has a ``seed``, else one seeded
+                from torch's generator at this call (see ``seed``).
             params: A :class:`~skelaug.augment.ops.Program` from ``last_params`` to replay exactly.
             backend: ``"numpy"``, ``"torch"`` or a registered executor; default: by input type.
         """

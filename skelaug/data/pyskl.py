@@ -12,7 +12,9 @@
 
 Both follow the :class:`~skelaug.data.ClipDataset` conventions: items are dicts with ``data`` (float32
 ``(M, T, V, C)`` tensor at a fixed ``T``), ``length``, ``label``, ``index`` and per-dataset fields;
-``transform(x, length, generator)`` receives a per-item stream keyed by ``(seed, epoch, index)``.
+``transform(x, length, generator)`` receives the item's stream: drawn from torch's per-process
+generator by default (new every epoch and worker), or keyed by ``(seed, epoch, index)`` with
+``seed=`` (see :mod:`skelaug.data.datasets`).
 
 Example:
     >>> import numpy as np, os, tempfile
@@ -93,7 +95,7 @@ class PysklDataset(ClipDataset):
         max_persons: int = 2,
         sampling: str = "centre",
         transform: Any = None,
-        seed: int = 0,
+        seed: int | None = None,
     ) -> None:
         super().__init__(
             num_frames=num_frames, max_persons=max_persons, sampling=sampling, transform=transform, seed=seed
@@ -200,7 +202,7 @@ class STGCNDataset(ClipDataset):
         max_persons: int | None = None,
         sampling: str = "centre",
         transform: Any = None,
-        seed: int = 0,
+        seed: int | None = None,
     ) -> None:
         self.data_path = Path(data_path)
         self.label_path = Path(label_path) if label_path is not None else _label_path(self.data_path)

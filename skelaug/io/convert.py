@@ -58,6 +58,7 @@ _GUESS = {
     (15, 2): "mpi15",
     (22, 2): "imigue22",
     (33, 3): "mediapipe33",
+    (33, 2): "mediapipe33_2d",
 }
 
 
