@@ -103,7 +103,7 @@ def test_augment_folder_writes_replayable_npz_and_reports_skips(clip_folder, tmp
         aug, prog = from_dict(d["pipeline"]), Program.from_dict(d["program"])
         y, n = aug(original.data, original.data.shape[1], params=prog)      # exact replay from the JSON
         np.testing.assert_array_equal(seq.data, y[:, :n])
-        assert seq.source["augmented_from"] == str(src / path.name)
+        assert seq.source["original"]["augmented_from"] == str(src / path.name)
 
 
 def test_augment_folder_failures_exit_non_zero_without_traceback(clip_folder, tmp_path):
