@@ -63,6 +63,9 @@ class SkeletonLayout:
         dim: Coordinate dimensionality of the format (2 for image-plane, 3 for world).
         connections: The format's own drawn edges (undirected pairs). Defaults to ``bones``.
         notes: Free text on provenance and deviations from the format.
+        y_down: Whether the second coordinate grows downwards, as in image (pixel or normalised image)
+            coordinates; ``False`` for world coordinates with y up. Default: ``dim == 2``. Drawing
+            (:mod:`skelaug.viz`) follows it, so skeletons are drawn head up.
 
     The constructor validates everything and raises :class:`ValueError` naming the field.
     """
@@ -77,6 +80,7 @@ class SkeletonLayout:
     dim: int
     connections: tuple[tuple[int, int], ...] = ()
     notes: str = ""
+    y_down: bool | None = None
     _parent: tuple[int, ...] = field(init=False, repr=False)
     _order: tuple[int, ...] = field(init=False, repr=False)
 
@@ -89,6 +93,7 @@ class SkeletonLayout:
         set_(self, "centre", tuple(int(i) for i in self.centre))
         set_(self, "parts", MappingProxyType({k: tuple(int(i) for i in v) for k, v in self.parts.items()}))
         set_(self, "part_roots", MappingProxyType({k: int(v) for k, v in self.part_roots.items()}))
+        set_(self, "y_down", self.dim == 2 if self.y_down is None else bool(self.y_down))
         v = len(self.joint_names)
         where = f"layout {self.name!r}"
         if v == 0:
@@ -266,6 +271,7 @@ class SkeletonLayout:
             "dim": self.dim,
             "connections": [list(c) for c in self.connections],
             "notes": self.notes,
+            "y_down": self.y_down,
         }
 
     @classmethod
@@ -282,6 +288,7 @@ class SkeletonLayout:
             dim=int(d["dim"]),
             connections=_pairs(d.get("connections", ())),
             notes=d.get("notes", ""),
+            y_down=d.get("y_down"),
         )
 
     def __repr__(self) -> str:
@@ -351,6 +358,7 @@ def _build(
     dim: int,
     connections: Sequence[tuple[str, str]] | None = None,
     notes: str = "",
+    y_down: bool | None = None,
 ) -> SkeletonLayout:
     """Build a layout from joint names; the mirror map pairs ``left_*`` with ``right_*`` names."""
     idx = {n: i for i, n in enumerate(joints)}
@@ -372,6 +380,7 @@ def _build(
         dim=dim,
         connections=tuple((idx[a], idx[b]) for a, b in connections) if connections else (),
         notes=notes,
+        y_down=y_down,
     )
 
 
@@ -676,6 +685,7 @@ _mp = _build(
     notes="MediaPipe Pose landmarks; connections are POSE_CONNECTIONS (the face, the mouth and the body are "
           "separate components there). The kinematic tree joins them at the nose. dim=3: x, y normalised to "
           "the image and z a relative depth; use only the first two channels for image-plane work.",
+    y_down=True,
 )
 register(_mp)
 register(_build(
