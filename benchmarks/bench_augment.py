@@ -46,7 +46,7 @@ import skelaug  # noqa: E402
 from benchmarks import baselines_aimclr as base  # noqa: E402
 from skelaug import augment as A  # noqa: E402
 from skelaug import layouts  # noqa: E402
-from skelaug.augment import backends, fusion, numba_cpu, numba_cuda, presets  # noqa: E402
+from skelaug.augment import backends, config, fusion, numba_cpu, numba_cuda, presets  # noqa: E402
 
 LAYOUT = "ntu25"
 
@@ -285,33 +285,187 @@ def suite_threads(n: int, t: int, repeats: int, warmup: int) -> tuple[list[dict[
     return rows, med
 
 
-def suite_cuda(repeats: int, warmup: int) -> list[dict[str, Any]]:
-    if not (torch.cuda.is_available() and numba_cuda.available()):
-        return [{"suite": "cuda", "status": "not measured: no CUDA GPU in this run (kernels are checked on the "
-                                            "CUDA simulator by the test suite)"}]
+# ------------------------------------------------------------------------------ CUDA
+#: Peak memory bandwidth (GB/s) from vendor datasheets, by a substring of the device name; used when the
+#: device does not report its memory clock and bus width (and recorded next to the computed figure).
+PEAK_GB_S_DATASHEET: dict[str, float] = {
+    "H200": 4800.0, "H100 SXM": 3350.0, "H100 80GB HBM3": 3350.0, "H100 PCIe": 2000.0, "H100 NVL": 3900.0,
+    "A100-SXM4-80GB": 2039.0, "A100 80GB PCIe": 1935.0, "A100-SXM4-40GB": 1555.0, "A100-PCIE-40GB": 1555.0,
+    "L40S": 864.0, "L4": 300.0, "A10": 600.0, "V100": 900.0, "T4": 320.0, "RTX 4090": 1008.0, "RTX 3090": 936.0,
+}
+
+
+def peak_bandwidth(name: str, memory_clock_khz: float | None, bus_width_bits: float | None) -> dict[str, Any]:
+    """The device's peak memory bandwidth in GB/s: ``2 * memory clock * bus width / 8`` (double data rate,
+    from the device attributes) when both are known, else the datasheet figure of
+    :data:`PEAK_GB_S_DATASHEET` matched on the device name (``nan`` when neither is known)."""
+    sheet = next((v for k, v in PEAK_GB_S_DATASHEET.items() if k.lower() in name.lower()), float("nan"))
+    if memory_clock_khz and bus_width_bits:
+        computed = 2.0 * float(memory_clock_khz) * 1e3 * float(bus_width_bits) / 8 / 1e9
+        return {"peak_gb_per_s": computed, "peak_source": "device attributes (2 x memory clock x bus width)",
+                "datasheet_gb_per_s": sheet}
+    return {"peak_gb_per_s": sheet, "peak_source": "datasheet table" if sheet == sheet else "unknown",
+            "datasheet_gb_per_s": sheet}
+
+
+def cuda_unavailable_reason() -> str | None:
+    """Why the CUDA rows cannot run here (``None`` when they can: a GPU seen by torch and by numba, or the
+    simulator, ``NUMBA_ENABLE_CUDASIM=1``, for a ``--quick`` smoke run)."""
+    if not numba_cuda.available():
+        return f"numba's CUDA target sees no GPU ({numba_cuda.REQUIREMENT})"
+    if not torch.cuda.is_available() and not _simulator():
+        return (f"torch {torch.__version__} sees no CUDA device (torch.version.cuda={torch.version.cuda}); "
+                "install a CUDA build of torch (benchmarks/gpu_check.sh says how)")
+    return None
+
+
+def _simulator() -> bool:
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "") not in ("", "0")
+
+
+def device_info() -> dict[str, Any]:
+    """Name, compute capability, multiprocessors, memory clock and bus width of numba's current device."""
     from numba import cuda
 
-    dev = cuda.get_current_device()
-    peak = 2.0 * dev.MEMORY_CLOCK_RATE * 1e3 * dev.GLOBAL_MEMORY_BUS_WIDTH / 8 / 1e9     # GB/s, DDR
-    n, t = 1024, 64                                                                   # 39 MB float32
-    x, lengths = batch(n, t)
-    xt = torch.from_numpy(x).cuda()
-    nbytes = x.nbytes
+    dev: Any = cuda.get_current_device() if hasattr(cuda, "get_current_device") else None   # not simulated
+    raw = getattr(dev, "name", "numba CUDA simulator")
+    name = raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    def attr(key: str) -> Any:
+        try:
+            return getattr(dev, key)
+        except Exception:                      # the simulator's device lacks most attributes
+            return None
+
+    clock, bus = attr("MEMORY_CLOCK_RATE"), attr("GLOBAL_MEMORY_BUS_WIDTH")
+    cc = attr("compute_capability")
+    return {"device": name, "compute_capability": ".".join(map(str, cc)) if cc else "",
+            "multiprocessors": attr("MULTIPROCESSOR_COUNT"), "memory_clock_khz": clock, "bus_width_bits": bus,
+            "simulator": _simulator(), **peak_bandwidth(name, clock, bus)}
+
+
+def _fused_kernel_launcher(x: Any, lengths: np.ndarray, ops: list[Any]) -> Callable[[], Any]:
+    """The fused CUDA kernel of a one-segment program with its tables already on the device: what is left
+    of :func:`numba_cuda.run_program` without planning (Python) and the host-to-device table copies."""
+    from numba import cuda
+
+    segments = fusion.plan(ops, lengths, tuple(x.shape), 3)
+    assert len(segments) == 1 and isinstance(segments[0], fusion.Segment), "the MG program is one segment"
+    seg = segments[0]
+    xd = cuda.as_cuda_array(x) if isinstance(x, torch.Tensor) else cuda.to_device(x)
+    num_n, num_m, num_t, nv, nc = (int(s) for s in x.shape)
+    dtype = np.dtype(np.float32)
+    size = num_t * nv
+    blocks = numba_cuda._grid(num_n * num_m)
+    threads = int(config.CUDA_THREADS_PER_BLOCK)
+    scratch_bytes = 2 * nc * size * dtype.itemsize
+    shared = scratch_bytes <= config.CUDA_MAX_SHARED_BYTES
+    stream = numba_cuda._stream_for(x)
+    out = cuda.device_array(tuple(x.shape), dtype=dtype, stream=stream)
+    gscratch = cuda.device_array((1, 1) if shared else (blocks, 2 * nc * size), dtype=dtype, stream=stream)
+    knot_len = ((num_t - 1) // 2 + 2) * nv * 3 if seg.noise_stride.size and (seg.noise_stride > 1).any() else 1
+    gknots = cuda.device_array((blocks, knot_len), dtype=np.float64, stream=stream)
+    lens = cuda.to_device(np.ascontiguousarray(seg.lengths_in, dtype=np.int64), stream=stream)
+    tables = numba_cuda._tables_to_device(seg, stream)
+    launch = numba_cuda._kernel(dtype, shared)[blocks, threads, stream, scratch_bytes if shared else 0]
+    flat_in, flat_out = xd.reshape(num_n * num_m, size * nc), out.reshape(num_n * num_m, size * nc)
+    return lambda: launch(flat_in, flat_out, gscratch, gknots, lens, 3, num_m, num_t, nv, nc, *tables)
+
+
+def suite_cuda(repeats: int, warmup: int, sizes: tuple[int, ...] = (1024, 8192), t: int = 64) -> list[dict[str, Any]]:
+    """The MG pipeline on the GPU: ``numba_cuda`` (whole call, execution, fused kernel alone) and skelaug's
+    torch executor on CUDA tensors, next to ``torch.clone`` of the same tensor; effective bandwidth
+    ``2 * bytes / time`` (one read, one write of the batch) as a fraction of the device's peak.
+
+    ``sizes`` are batch sizes ``N`` of ``(N, 2, t, 25, 3)`` float32: 1024 is the 39 MB batch of the target
+    (at least 32 MB), 8192 (315 MB) is several times the largest L2 (H100/H200: 50-60 MB), so that the
+    figure is DRAM bandwidth, not cache. Under the simulator (``--quick`` smoke runs only) the batch is
+    NumPy (copied to the simulated device) and the torch rows are skipped; its figures mean nothing.
+    """
+    if cuda_unavailable_reason() is not None:
+        return [{"suite": "cuda", "status": f"not measured: {cuda_unavailable_reason()} (kernels are checked on "
+                                            "the CUDA simulator by the test suite)"}]
+    from numba import cuda
+
+    info = device_info()
+    on_torch = torch.cuda.is_available() and not info["simulator"]
+    sync = torch.cuda.synchronize if on_torch else cuda.synchronize
     aug = presets.micro_gesture(LAYOUT)
-    aug(xt, torch.from_numpy(lengths), generator=3)
-    prog = aug.last_params
-    sync = torch.cuda.synchronize
-    clone = measure(lambda: xt.clone(), repeats, warmup, sync)
-    exe = measure(lambda: numba_cuda.run_program(xt, lengths, 3, prog.ops), repeats, warmup, sync)
-    whole = measure(lambda: aug(xt, torch.from_numpy(lengths), generator=4), repeats, warmup, sync)
-    rows = []
-    for how, m in [("torch clone (floor)", clone), ("numba_cuda, execution only", exe),
-                   ("numba_cuda, whole call", whole)]:
-        gbs = 2 * nbytes / (m["median_ms"] / 1e3) / 1e9
-        rows.append({"suite": "cuda", "device": dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name),
-                     "how": how, "batch_mb": nbytes / 2**20, "median_ms": m["median_ms"], "gb_per_s": gbs,
-                     "fraction_of_peak": gbs / peak if peak else float("nan"), "peak_gb_per_s": peak})
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        x, lengths = batch(n, t)
+        xt: Any = torch.from_numpy(x).cuda() if on_torch else x
+        lt: Any = torch.from_numpy(lengths) if on_torch else lengths
+        aug(x, lengths, generator=3)                          # sampled on the host batch: same program
+        ops = list(aug.last_params.ops)
+        runs: dict[str, Callable[[], Any]] = {
+            "numba_cuda, fused kernel alone": _fused_kernel_launcher(xt, lengths, ops),
+            "numba_cuda, execution only": partial(numba_cuda.run_program, xt, lengths, 3, ops),
+            "numba_cuda, whole call": _call_seeded(aug, xt, lt, "numba_cuda"),
+        }
+        if on_torch:
+            tb = backends.resolve_backend(xt, "torch")
+            runs = {"torch clone (floor)": xt.clone, **runs,
+                    "skelaug torch (CUDA), execution only": partial(backends.execute, xt, lt.cuda(), 3, ops, tb),
+                    "skelaug torch (CUDA), whole call": _call_seeded(aug, xt, lt.cuda(), "torch")}
+        for how, fn in runs.items():
+            m = measure(fn, repeats, warmup, sync)
+            gbs = 2 * x.nbytes / (m["median_ms"] / 1e3) / 1e9
+            rows.append({"suite": "cuda", "device": info["device"], "how": how, "batch": n,
+                         "batch_mb": x.nbytes / 2**20, "median_ms": m["median_ms"], "min_ms": m["min_ms"],
+                         "gb_per_s": gbs, "fraction_of_peak": gbs / info["peak_gb_per_s"],
+                         "peak_gb_per_s": info["peak_gb_per_s"]})
+        del runs, xt                                          # free the device memory before the next size
     return rows
+
+
+def cuda_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The CUDA goal (>= 50 % of peak memory bandwidth for the MG preset on a >= 32 MB batch): the best
+    of the execution-only and kernel-only rows on each batch of at least 32 MB."""
+    out = []
+    for how in ("numba_cuda, execution only", "numba_cuda, fused kernel alone"):
+        hit = [r for r in rows if r.get("how") == how and r["batch_mb"] >= 32]
+        val = max((r["fraction_of_peak"] for r in hit), default=float("nan"))
+        out.append({"target": f"CUDA MG pipeline >= 50% of memory bandwidth (>= 32 MB batch; {how})",
+                    "goal": ">= 0.5", "measured": val, "measured_cpu_time": float("nan"),
+                    "met": "unmeasured" if val != val else ("yes" if val >= 0.5 else "no")})
+    return out
+
+
+def main_cuda(args: argparse.Namespace) -> int:
+    """``--device cuda``: only the CUDA rows, written to ``results/augment_cuda.json``."""
+    reason = cuda_unavailable_reason()
+    if reason is None and _simulator() and not args.quick:
+        reason = "NUMBA_ENABLE_CUDASIM=1 is set: the simulator is only for --quick smoke runs, not figures"
+    if reason is not None:
+        print(f"bench_augment --device cuda: cannot run: {reason}", file=sys.stderr)
+        return 2
+    sizes, t = ((2,), 8) if args.quick else ((1024, 8192), 64)
+    repeats, warmup = (1, 0) if args.quick else (args.repeats, args.warmup)
+    if args.quick:
+        config.CUDA_THREADS_PER_BLOCK = 8                  # the simulator runs one Python thread per CUDA thread
+    started, load_before = time.time(), loadavg()
+    rows = suite_cuda(repeats, warmup, sizes, t)
+    info = device_info()
+    result = {
+        "benchmark": "augment_cuda",
+        "unit": "milliseconds per batch (median of repeats, torch.cuda.synchronize() inside the timing); "
+                "gb_per_s = 2 x batch bytes / time",
+        "batch_shape": f"(N, 2, {t}, 25, 3) float32 for N in {list(sizes)}, layout {LAYOUT}, full-length clips",
+        "repeats": repeats, "warmup": warmup, "quick": args.quick,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "load_average_before": load_before, "load_average_after": loadavg(),
+        "wall_s": round(time.time() - started, 1),
+        "machine": {**machine(), **{k: v for k, v in info.items() if not isinstance(v, list | dict)}},
+        "versions": versions(),
+        "targets": cuda_targets(rows),
+        "cuda": rows,
+    }
+    write_json(args.out, result)
+    print("\n".join(f"| {r['how']} | N={r['batch']} | {r['median_ms']:.4g} ms | {r['gb_per_s']:.4g} GB/s | "
+                    f"{r['fraction_of_peak']:.3g} of peak |" for r in rows))
+    print(f"wrote {args.out}")
+    return 0
 
 
 def targets(summary: dict[str, dict[str, float]], thread_med: dict[int, tuple[float, float, float]],
@@ -338,9 +492,8 @@ def targets(summary: dict[str, dict[str, float]], thread_med: dict[int, tuple[fl
         rows.append({"target": "MG pipeline, 2 threads >= 1.7x faster than 1 (fused kernel alone, without the "
                                "Python planning of execution)", "goal": ">= 1.7",
                      "measured": thread_med[1][2] / thread_med[2][2], "measured_cpu_time": float("nan")})
-    gpu = [r for r in cuda_rows if r.get("how") == "numba_cuda, execution only"]
     rows.append({"target": "CUDA MG pipeline >= 50% of memory bandwidth (>= 32 MB batch)", "goal": ">= 0.5",
-                 "measured": gpu[0]["fraction_of_peak"] if gpu else float("nan"), "measured_cpu_time": float("nan")})
+                 "measured": cuda_targets(cuda_rows)[0]["measured"], "measured_cpu_time": float("nan")})
     for r in rows:
         goal = float(r["goal"].split()[-1])
         val = r["measured"]
@@ -349,14 +502,52 @@ def targets(summary: dict[str, dict[str, float]], thread_med: dict[int, tuple[fl
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def versions() -> dict[str, Any]:
+    out = {"skelaug": skelaug.__version__, "numpy": np.__version__, "numba": numba.__version__,
+           "torch": torch.__version__, "llvmlite": __import__("llvmlite").__version__}
+    if torch.version.cuda:
+        out["torch_cuda"] = str(torch.version.cuda)
+    try:
+        from importlib.metadata import version
+
+        out["numba_cuda"] = version("numba-cuda")
+    except Exception:                              # not installed: numba's bundled CUDA target, or none
+        pass
+    return out
+
+
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    """Write a result as indented JSON (NaN stays NaN, NumPy scalars become numbers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=float) + "\n")
+
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="cpu: every CPU suite (and the CUDA rows when a GPU is present) -> augment_cpu.json; "
+                         "cuda: only the CUDA rows, failing with exit status 2 without a GPU -> augment_cuda.json")
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="tiny sizes and 2 repeats (a smoke test, not a benchmark)")
     ap.add_argument("--no-reference", action="store_true", help="skip the (slow) NumPy reference backend")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "augment_cpu.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="output JSON (default: results/augment_cpu.json, or results/augment_cuda.json)")
     args = ap.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0:
+        ap.error(f"--repeats={args.repeats} --warmup={args.warmup}: need repeats >= 1 and warmup >= 0")
+    if args.out is None:
+        args.out = RESULTS / f"augment_{args.device}.json"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.device == "cuda":
+        return main_cuda(args)
     n, t, sizes = (8, 16, [8]) if args.quick else (256, 64, [32, 256])
     repeats, warmup = (2, 1) if args.quick else (args.repeats, args.warmup)
     load_before = loadavg()
@@ -374,16 +565,14 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": load_before, "load_average_after": loadavg(),
         "wall_s": round(time.time() - started, 1),
         "machine": machine(),
-        "versions": {"skelaug": skelaug.__version__, "numpy": np.__version__, "numba": numba.__version__,
-                     "torch": torch.__version__, "llvmlite": __import__("llvmlite").__version__},
+        "versions": versions(),
         "targets": targets(summary, thread_med, gpu),
         "pipelines": pipes,
         "threads": thr,
         "cuda": gpu,
         "primitives": prim,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    write_json(args.out, result)
     print(markdown(result))
     print(f"wrote {args.out}")
     return 0

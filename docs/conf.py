@@ -33,6 +33,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    "within_subsection_order": "FileNameSortKey",     # plot_01, plot_02, ...: the reading order
 }
 # Links to NumPy, PyTorch and PyG need their inventories from the web; builds without network (CI, this
 # project's machines) leave them out. Set SKELAUG_DOCS_INTERSPHINX=1 where the network is reachable.

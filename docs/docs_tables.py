@@ -46,6 +46,14 @@ def _params(cls: Any) -> str:
     return "``" + ", ".join(items) + "``"
 
 
+def library_augmentations() -> dict[str, Any]:
+    """The augmentations ``skelaug`` itself defines (the registry also enrols user subclasses, such as
+    the custom class of tutorial 3, which the gallery and tables must not list)."""
+    from skelaug.augment.base import AUGMENTATIONS
+
+    return {n: c for n, c in sorted(AUGMENTATIONS.items()) if c.__module__.split(".")[0] == "skelaug"}
+
+
 def _real_clip() -> tuple[np.ndarray, np.ndarray]:
     from skelaug import io
 
@@ -81,6 +89,7 @@ def _invariants(name: str, x: np.ndarray, lengths: np.ndarray) -> dict[str, str]
 
     same_frames = bool(np.array_equal(out, lengths)) and name not in {
         "RandomCropResize", "RandomRepeat", "RandomPosterize", "RandomReverse", "RandomSpeed", "RandomFrameDrop",
+        "UniformSampleFrames",
         "Compose", "OneOf", "SomeOf", "RandomApply"}
     xt = torch.from_numpy(x.astype(np.float64)).requires_grad_(True)
     yt, _ = aug(xt, torch.from_numpy(lengths), generator=0)
@@ -100,7 +109,6 @@ def _invariants(name: str, x: np.ndarray, lengths: np.ndarray) -> dict[str, str]
 
 def write_gallery(folder: Path) -> None:
     from skelaug.augment import available_backends
-    from skelaug.augment.base import AUGMENTATIONS
     from skelaug.testing import example_augmentation
     from skelaug.viz import plot_before_after
 
@@ -108,13 +116,13 @@ def write_gallery(folder: Path) -> None:
     img = folder / "gallery"
     img.mkdir(parents=True, exist_ok=True)
     rows, sections = [], []
-    for name in sorted(n for n in AUGMENTATIONS if n != "MultiView"):
-        cls = AUGMENTATIONS[name]
+    for name, cls in library_augmentations().items():
+        if name == "MultiView":
+            continue
         aug = example_augmentation(name, LAYOUT)
         y, out = aug(x, lengths, generator=0)
         plot_before_after(x[0], y[0], LAYOUT, str(img / f"{name}.png"), length_before=64,
-                          length_after=int(out[0]), frames=5, title=repr(aug),
-                          image_coords=False)
+                          length_after=int(out[0]), frames=5, title=repr(aug))
         inv = _invariants(name, x, lengths)
         prims = ", ".join(f"``{p}``" for p in aug.primitives)
         rows.append([f":ref:`{name} <gallery-{name}>`", prims, inv["missing"], inv["bones"], inv["lengths"],
@@ -129,9 +137,9 @@ def write_gallery(folder: Path) -> None:
               "differentiable (torch)", "numpy == torch"]
     backends = ", ".join(f"``{b}``" for b in available_backends())
     text = [
-        "Every registered augmentation applied with ``generator=0`` to frames 20-83 of a real NTU RGB+D clip "
-        "(``fixtures/ntu_skeleton/S001C001P001R001A001.skeleton``, action 'drink water', Kinect v2 joints in metres; "
-        "drawn as x-y with the layout's own edges, y up). The table is "
+        "Every augmentation of :mod:`skelaug.augment` applied with ``generator=0`` to frames 20-83 of a real "
+        "NTU RGB+D clip (``fixtures/ntu_skeleton/S001C001P001R001A001.skeleton``, action 'drink water', "
+        "Kinect v2 joints in metres; drawn as x-y with the layout's own edges, y up). The table is "
         "measured on that clip when the docs are built: 'missing joints kept' means no missing joint became "
         "present and no present joint was lost; 'bone lengths kept' holds for rigid transforms. "
         f"All augmentations run on every backend available here ({backends}).", "",
@@ -168,11 +176,10 @@ def write_benchmarks(folder: Path) -> None:
 
 def write_tables(folder: Path) -> None:
     from skelaug import layouts
-    from skelaug.augment.base import AUGMENTATIONS
 
     folder.mkdir(exist_ok=True)
     rows = []
-    for name, cls in sorted(AUGMENTATIONS.items()):
+    for name, cls in library_augmentations().items():
         prims = cls.primitives if isinstance(cls.primitives, tuple) else ()
         rows.append([f":class:`~skelaug.augment.{name}`", ", ".join(f"``{p}``" for p in prims) or "(children's)",
                      "yes" if cls.needs_layout else "optional",

@@ -63,6 +63,9 @@ class SkeletonLayout:
         dim: Coordinate dimensionality of the format (2 for image-plane, 3 for world).
         connections: The format's own drawn edges (undirected pairs). Defaults to ``bones``.
         notes: Free text on provenance and deviations from the format.
+        y_down: Whether the second coordinate grows downwards, as in image (pixel or normalised image)
+            coordinates; ``False`` for world coordinates with y up. Default: ``dim == 2``. Drawing
+            (:mod:`skelaug.viz`) follows it, so skeletons are drawn head up.
 
     The constructor validates everything and raises :class:`ValueError` naming the field.
     """
@@ -77,6 +80,7 @@ class SkeletonLayout:
     dim: int
     connections: tuple[tuple[int, int], ...] = ()
     notes: str = ""
+    y_down: bool | None = None
     _parent: tuple[int, ...] = field(init=False, repr=False)
     _order: tuple[int, ...] = field(init=False, repr=False)
 
@@ -89,6 +93,7 @@ class SkeletonLayout:
         set_(self, "centre", tuple(int(i) for i in self.centre))
         set_(self, "parts", MappingProxyType({k: tuple(int(i) for i in v) for k, v in self.parts.items()}))
         set_(self, "part_roots", MappingProxyType({k: int(v) for k, v in self.part_roots.items()}))
+        set_(self, "y_down", self.dim == 2 if self.y_down is None else bool(self.y_down))
         v = len(self.joint_names)
         where = f"layout {self.name!r}"
         if v == 0:
@@ -266,6 +271,7 @@ class SkeletonLayout:
             "dim": self.dim,
             "connections": [list(c) for c in self.connections],
             "notes": self.notes,
+            "y_down": self.y_down,
         }
 
     @classmethod
@@ -282,6 +288,7 @@ class SkeletonLayout:
             dim=int(d["dim"]),
             connections=_pairs(d.get("connections", ())),
             notes=d.get("notes", ""),
+            y_down=d.get("y_down"),
         )
 
     def __repr__(self) -> str:
@@ -351,6 +358,7 @@ def _build(
     dim: int,
     connections: Sequence[tuple[str, str]] | None = None,
     notes: str = "",
+    y_down: bool | None = None,
 ) -> SkeletonLayout:
     """Build a layout from joint names; the mirror map pairs ``left_*`` with ``right_*`` names."""
     idx = {n: i for i, n in enumerate(joints)}
@@ -372,6 +380,7 @@ def _build(
         dim=dim,
         connections=tuple((idx[a], idx[b]) for a, b in connections) if connections else (),
         notes=notes,
+        y_down=y_down,
     )
 
 
@@ -580,6 +589,48 @@ register(_build(
           "centre is the shoulder midpoint.",
 ))
 
+# ---- PoseTrack 2018 (COCO-style files with head_bottom / head_top for the eyes, 2D) -------
+# Keypoint order of the PoseTrack18 annotation files' categories[0].keypoints (as mmpose's
+# posetrack18 dataset info lists it): the COCO-17 order with the eyes replaced by head_bottom, head_top.
+_POSETRACK18 = ["nose", "head_bottom", "head_top", *_sides("ear", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")]
+# Drawn edges: mmpose's posetrack18 skeleton_info (the files' own 'skeleton' is COCO's list copied unchanged,
+# which joins head_top to an ear). The ears are never annotated in PoseTrack and are not drawn.
+_POSETRACK18_LINKS = [
+    ("left_ankle", "left_knee"), ("left_knee", "left_hip"), ("right_ankle", "right_knee"),
+    ("right_knee", "right_hip"), ("left_hip", "right_hip"), ("left_shoulder", "left_hip"),
+    ("right_shoulder", "right_hip"), ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"),
+    ("right_shoulder", "right_elbow"), ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"),
+    ("nose", "head_bottom"), ("nose", "head_top"), ("head_bottom", "left_shoulder"),
+    ("head_bottom", "right_shoulder"),
+]
+_POSETRACK18_TREE = [
+    ("nose", "head_bottom"), ("head_top", "nose"),
+    *[(f"{s}_ear", "head_bottom") for s in ("left", "right")],
+    *[(f"{s}_shoulder", "head_bottom") for s in ("left", "right")],
+    *[(f"{s}_elbow", f"{s}_shoulder") for s in ("left", "right")],
+    *[(f"{s}_wrist", f"{s}_elbow") for s in ("left", "right")],
+    *[(f"{s}_hip", f"{s}_shoulder") for s in ("left", "right")],
+    *[(f"{s}_knee", f"{s}_hip") for s in ("left", "right")],
+    *[(f"{s}_ankle", f"{s}_knee") for s in ("left", "right")],
+]
+_posetrack_parts: dict[str, tuple[Sequence[str], str]] = {
+    "head": (["nose", "head_bottom", "head_top", *_sides("ear")], "head_bottom"),
+    "face": (["nose", *_sides("ear")], "nose"),
+    "torso": (["head_bottom", *_sides("shoulder", "hip")], "head_bottom"),
+}
+for _s in ("left", "right"):
+    _posetrack_parts[f"{_s}_arm"] = ([f"{_s}_shoulder", f"{_s}_elbow", f"{_s}_wrist"], f"{_s}_shoulder")
+    _posetrack_parts[f"{_s}_leg"] = ([f"{_s}_knee", f"{_s}_ankle"], f"{_s}_hip")
+_composites(_posetrack_parts, "head_bottom")
+register(_build(
+    "posetrack18", _POSETRACK18, _POSETRACK18_TREE, _posetrack_parts, ["left_shoulder", "right_shoulder"], 2,
+    connections=_POSETRACK18_LINKS,
+    notes="PoseTrack 2018 keypoints (COCO-style JSON whose categories[].keypoints list head_bottom, head_top "
+          "where COCO-17 has the eyes). head_bottom (chin / neck) and head_top lie on the midline, so mirroring "
+          "keeps them. Connections are mmpose's posetrack18 skeleton; the ears (never annotated in PoseTrack) "
+          "are not drawn and hang from head_bottom in the kinematic tree, which is rooted at head_bottom.",
+))
+
 # ---- MediaPipe Pose (33 landmarks; x, y normalised, z relative depth) -------------------
 _MP33 = [
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
@@ -634,8 +685,16 @@ _mp = _build(
     notes="MediaPipe Pose landmarks; connections are POSE_CONNECTIONS (the face, the mouth and the body are "
           "separate components there). The kinematic tree joins them at the nose. dim=3: x, y normalised to "
           "the image and z a relative depth; use only the first two channels for image-plane work.",
+    y_down=True,
 )
 register(_mp)
+register(_build(
+    "mediapipe33_2d", _MP33, _MP_TREE, _mp_parts, ["left_shoulder", "right_shoulder"], 2,
+    connections=_MP_CONNECTIONS,
+    notes="MediaPipe Pose landmarks in the image plane only (x, y normalised): what a MediaPipe CSV without a z "
+          "column reads as. Joints, bones, connections, mirror and parts are those of mediapipe33; dim=2 because "
+          "a zero z would claim a depth the file does not have (3D rotations would mix it into x and y).",
+))
 
 # ---- MPI-15 (OpenPose MPI_15, 2D) ------------------------------------------------------
 _MPI15 = [

@@ -125,10 +125,29 @@ def check_skeleton(
         raise ValueError(
             f"{name} has C={c} channels (shape {_shape_str(x)}) but {dims} coordinate dimensions are needed; "
             f"channels are last: (..., V, C) with the first D channels as coordinates"
+            + stgcn_hint(xb.shape, rank, dims, name)
         )
     if finite:
         check_finite(xb, name)
     return xb, rank
+
+
+def stgcn_hint(shape: tuple[int, ...] | Any, rank: int, dims: int | None, name: str = "x") -> str:
+    """A sentence for errors about the channel count when the batch ``shape`` ``(N, M, T, V, C)`` looks
+    like an ST-GCN-style ``(N, C, T, V, M)`` array (persons last, a channel count on axis 1), else ``""``.
+
+    ``rank`` is the caller's rank (5, or 4 for one sample ``(C, T, V, M)``); ``dims`` the coordinate
+    channels needed (``None``: 2).
+    """
+    if rank not in (4, 5):
+        return ""
+    c_guess, m_guess = int(shape[1]), int(shape[4])
+    if not (dims or 2) <= c_guess <= 4 or m_guess == c_guess:
+        return ""
+    fix = f"skelaug.tensors.from_stgcn({name})" if rank == 5 else f"skelaug.tensors.from_stgcn({name}[None])[0]"
+    layout = "(N, C, T, V, M)" if rank == 5 else "(C, T, V, M)"
+    return (f". It looks like an ST-GCN-style {layout} array (C={c_guess} channels before the frames, "
+            f"M={m_guess} persons last); convert it to channels-last with {fix}")
 
 
 def check_lengths(lengths: Any, n: int, t: int, name: str = "lengths") -> np.ndarray:

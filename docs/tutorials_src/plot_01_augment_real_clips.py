@@ -21,14 +21,15 @@ from skelaug.viz import draw_pose
 fixtures = Path(os.environ.get("SKELAUG_SHARED", "../shared")) / "fixtures"
 
 # %%
-# Read a real OpenPose BODY_25 folder (one JSON per frame) and a real NTU RGB+D file.
+# Read a real OpenPose folder (one JSON per frame; this one was made with OpenPose's 15-joint MPI model,
+# so the reader picks the ``mpi15`` layout from the keypoint count) and a real NTU RGB+D file (one person).
 openpose = sio.read(fixtures / "openpose_json" / "kth_mpi15_boxing")
 ntu = sio.read(fixtures / "ntu_skeleton" / "S001C001P001R001A001.skeleton")
 print(openpose.layout, openpose.data.shape, "channels:", openpose.channels)
 print(ntu.layout, ntu.data.shape, "fps:", ntu.fps)
 
 # %%
-# Pad both NTU persons' clips into a batch of one, with its valid length, and augment it.
+# Make the NTU clip (one person, ``M = 1``) a batch of one, with its valid length, and augment it.
 x = ntu.data[None]                                    # (N=1, M, T, V, C)
 lengths = np.array([ntu.data.shape[1]])
 aug = A.Compose([A.RandomMirror("ntu25", p=1.0), A.RandomRotate(degrees=30), A.RandomCropResize(scale=(0.5, 1.0))],
@@ -38,6 +39,8 @@ print("valid length", lengths[0], "->", new_lengths[0])
 
 # %%
 # The OpenPose clip is 2D pixels with a score channel: the layout (``mpi15``) fixes ``dims=2``.
+# Pixel coordinates grow downwards; :func:`~skelaug.viz.draw_pose` follows the layout (``y_down``), so
+# the person is drawn head up on both panels, which share their axes.
 xo = openpose.data[None]
 yo = A.RandomPartTransform("mpi15", parts=["left_arm", "right_arm"], degrees=(25, 25))(xo, generator=3)
 present = np.any(xo[..., :2] != 0, axis=-1)

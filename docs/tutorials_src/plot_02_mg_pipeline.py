@@ -49,12 +49,19 @@ yt, lt = pipeline(torch.from_numpy(ds.data), torch.from_numpy(ds.lengths), gener
 print("max |numpy - torch| =", float(np.abs(yt.numpy() - y).max()))
 
 # %%
-# Trajectory of the acting fingertip before and after.
+# Trajectory of the joint that moves most in clip 0, before and after (the temporal steps change its
+# timing, the spatial ones its position).
+# Pixel y grows downwards, so the axis is inverted: up on the plot is up in the image.
 i = 0
+clip = ds.data[i, 0, : ds.lengths[i]]                                   # (T, V, C)
+present = np.all(np.any(clip[..., :2] != 0, axis=-1), axis=0)          # joints present in every frame
+j = int(np.argmax(np.where(present, clip[..., 1].std(axis=0), -1.0)))
+name = pipeline.layout.joint_names[j]
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(ds.data[i, 0, : ds.lengths[i], 13, 1], label="before (right index tip, y)")
-ax.plot(y[i, 0, : lengths[i], 13, 1], label="after")
+ax.plot(clip[:, j, 1], label=f"before ({name}, y)")
+ax.plot(y[i, 0, : lengths[i], j, 1], label="after")
 ax.set_xlabel("frame")
+ax.set_ylabel("y (pixels)")
 ax.invert_yaxis()
 ax.legend(fontsize=7)
 fig.tight_layout()

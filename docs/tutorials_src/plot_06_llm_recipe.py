@@ -67,7 +67,7 @@ items = build_items(scenario, test, BuildConfig(conditions=("context", "context_
 print(len(items), "prompts; the first one:\n")
 print(items[0].messages[-1][1][:600])
 
-backend = OpenAIChatBackend(base_url, "rule-based-stand-in", timeout=5.0)
+backend = OpenAIChatBackend(base_url, "rule-based-stand-in", timeout=5.0)  # a deadline for each whole request
 with tempfile.TemporaryDirectory() as tmp, ResponseCache(Path(tmp) / "cache.jsonl") as cache:
     results, stats = run_items(items, backend, cache, concurrency=4, progress=False)
     again, stats2 = run_items(items, backend, cache, concurrency=4, progress=False)
@@ -75,7 +75,9 @@ print(stats)
 print("second run, served from the cache:", stats2)
 
 # %%
-# Metrics with bootstrap intervals per condition, and the paired with-vs-without-MG test.
+# Metrics with bootstrap intervals per condition, and the paired with-vs-without-MG test. Only strict
+# answers (an explicit "Answer: B" and the like) count; replies that merely name one option in prose
+# appear in the separate "incl. lenient" columns, and refusals, hedges and negations count as wrong.
 report = evaluate(combine_orders(results), scenario.options)
 print(to_markdown(report))
 server.shutdown()

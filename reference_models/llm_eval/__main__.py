@@ -8,27 +8,36 @@
 * ``report``: recompute the report from a finished run folder (e.g. another ``--n-boot``).
 
 Every option has a ``--help`` entry; the README has worked commands.
+
+Ctrl-C during ``run`` stops within about a second: requests in flight are abandoned, nothing new is
+sent, the replies received so far stay in the cache, and the message says how to resume (rerun the
+same command). A second Ctrl-C while it winds down exits at once, without a traceback. When a rerun
+changes what is asked (``config.json`` differs), the previous run's results and report are removed
+first, so a folder never holds a report of another configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from reference_models.llm_eval.backends.base import Backend, FatalBackendError
+from reference_models.llm_eval.backends.base import Backend, FatalBackendError, Request, cache_key
 from reference_models.llm_eval.backends.openai_http import OpenAIChatBackend
 from reference_models.llm_eval.baseline import run_baseline
 from reference_models.llm_eval.cache import ResponseCache
 from reference_models.llm_eval.events import VideoRecord, make_videos, read_events_csv, read_video_labels
 from reference_models.llm_eval.protocol import load_imigue
 from reference_models.llm_eval.report import evaluate, to_markdown, write_json_atomic, write_text_atomic
-from reference_models.llm_eval.runner import RetryPolicy, VideoPrediction, combine_orders, run_items
+from reference_models.llm_eval.runner import RetryPolicy, RunInterrupted, VideoPrediction, combine_orders, run_items
 from reference_models.llm_eval.scenarios import DEFAULT_CONDITIONS, BuildConfig, Scenario, build_items
 from reference_models.llm_eval.vocabulary import IMIGUE
 
@@ -162,6 +171,35 @@ def _write_report(out: Path, preds: list[VideoPrediction], options: Sequence[str
     print(to_markdown(rep), end="")
 
 
+_DERIVED = ("results.jsonl", "predictions.jsonl", "report.json", "report.md")
+
+
+def _exit_on_second_interrupt() -> None:
+    """From now on a Ctrl-C ends the process at once (the cache is line-atomic and fsynced)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def now(signum: int, frame: object) -> None:
+        os.write(2, b"\ninterrupted again: exiting now\n")
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, now)
+
+
+def _start_run_folder(out: Path, run_info: dict[str, Any]) -> None:
+    """Write ``config.json``; if it changes, first remove the outputs of the previous configuration."""
+    cfg = out / "config.json"
+    new = json.loads(json.dumps(run_info))
+    try:
+        old = json.loads(cfg.read_text(encoding="utf-8")) if cfg.exists() else None
+    except ValueError:
+        old = None
+    if old != new:
+        for name in _DERIVED:
+            (out / name).unlink(missing_ok=True)
+    write_json_atomic(cfg, run_info)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = Scenario.load(args.scenario, args.prompt_version)
     evalv, pool = _videos(args, scenario)
@@ -170,19 +208,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # what is asked, in one number: the cache keys cover model, sampling, prompts and so the evidence
+    keys = sorted(cache_key(backend.cache_payload(Request.of(it))) for it in items)
+    asked = hashlib.sha256("".join(keys).encode()).hexdigest()[:16]
     run_info = {"scenario": scenario.name, "prompt_version": scenario.version,
                 "templates": scenario.templates().fingerprint(), "backend": backend.kind, "model": backend.model,
                 "split": args.split, "videos": len(evalv), "order": cfg.order,
-                "include_non_mg": cfg.include_non_mg, "build": asdict(cfg)}
-    write_json_atomic(out / "config.json", run_info)
+                "include_non_mg": cfg.include_non_mg, "prompt_set": asked, "build": asdict(cfg)}
+    _start_run_folder(out, run_info)
     retry = RetryPolicy(args.max_retries, args.retry_base, args.retry_max)
     with ResponseCache(args.cache or out / "cache.jsonl") as cache:
         try:
             results, stats = run_items(items, backend, cache, concurrency=args.concurrency, retry=retry,
-                                       seed=args.seed, progress=not args.no_progress)
+                                       seed=args.seed, progress=not args.no_progress,
+                                       retry_unparsed=args.retry_unparsed)
         except FatalBackendError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except RunInterrupted as e:
+            _exit_on_second_interrupt()
+            print(f"\ninterrupted: {e.saved} new replies saved in {cache.path} ({len(cache)} cached in all); "
+                  f"{e.remaining} prompts not answered yet. Rerun the same command to resume: cached answers "
+                  "are not asked again.", file=sys.stderr)
+            return 130
+    for name in _DERIVED:  # an interrupt while writing leaves part of this run's outputs, never an old report
+        (out / name).unlink(missing_ok=True)
     write_text_atomic(out / "results.jsonl", "".join(json.dumps(r.to_dict()) + "\n" for r in results))
     preds = combine_orders(results, seed=args.seed)
     write_text_atomic(out / "predictions.jsonl", "".join(json.dumps(p.to_dict()) + "\n" for p in preds))
@@ -192,9 +242,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                 include_non_mg=cfg.include_non_mg, n_boot=args.n_boot, seed=args.seed).to_dict()
         baseline.pop("predictions")
     _write_report(out, preds, scenario.options, run_info, args, baseline, stats.to_dict())
+    if stats.unparsed:
+        print(f"{stats.unparsed} items got a reply with no answer (refusals, hedges, empty ...: see the 'parse' "
+              "field of results.jsonl); add --retry-unparsed to ask those prompts again", file=sys.stderr)
     if stats.failed:
-        print(f"{stats.failed} requests got no reply ({stats.errors}); rerun the same command to retry only those",
-              file=sys.stderr)
+        print(f"{stats.failed} prompts got no reply ({stats.failed_items} items; {stats.requests} requests "
+              f"made, errors: {stats.errors}); rerun the same command to ask only those", file=sys.stderr)
     return 1 if stats.failed else 0
 
 
@@ -205,7 +258,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     preds = []
     for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
-            preds.append(VideoPrediction(**json.loads(line)))
+            d = json.loads(line)
+            d.setdefault("lenient", d.get("prediction"))  # folders written before strict/lenient answers
+            preds.append(VideoPrediction(**d))
     old = json.loads((out / "report.json").read_text(encoding="utf-8")) if (out / "report.json").exists() else {}
     _write_report(out, preds, scenario.options, run_info, args, old.get("baseline"), old.get("stats"))
     return 0
@@ -236,11 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cache", default=None, help="response cache JSONL (default <out>/cache.jsonl)")
     g = r.add_argument_group("backend")
     g.add_argument("--backend", default="openai", choices=("openai", "hf"))
-    g.add_argument("--base-url", default=None, help="OpenAI-compatible server root with /v1 (or LLM_EVAL_BASE_URL)")
+    g.add_argument("--base-url", default=None,
+                   help="OpenAI-compatible server root with /v1 (or LLM_EVAL_BASE_URL); a user:password@ in it is "
+                        "sent as HTTP Basic authentication and never written anywhere")
     g.add_argument("--model", default=None, help="model name (or LLM_EVAL_MODEL); for hf a hub name or folder")
     g.add_argument("--api-key-env", default=None,
                    help="environment variable holding the API key (default LLM_EVAL_API_KEY, then OPENAI_API_KEY)")
-    g.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    g.add_argument("--timeout", type=float, default=120.0,
+                   help="deadline in seconds for each whole request: connect, send and every byte of the reply")
     g.add_argument("--max-tokens", type=int, default=256)
     g.add_argument("--temperature", type=float, default=0.0)
     g.add_argument("--request-seed", type=int, default=0, help="sampling seed sent to the server")
@@ -252,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default=None, help="hf: torch device (default cuda if available)")
     g.add_argument("--dtype", default="auto", help="hf: auto, bfloat16, float16, float32")
     g.add_argument("--normalize", default="sum", choices=("sum", "mean"), help="hf: answer log-prob reduction")
+    r.add_argument("--retry-unparsed", action="store_true",
+                   help="ask again the prompts whose cached reply gave no answer (refusal, hedge, empty ...)")
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--no-baseline", action="store_true", help="skip the histogram baseline section")
     r.add_argument("--reference", default="context", help="condition without MG cues to compare against")
@@ -266,16 +326,33 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 some requests failed, 2 usage / fatal error)."""
+def main(argv: Sequence[str] | None = None, *, restore_signals: bool = True) -> int:
+    """Entry point; returns the exit status (0 ok, 1 some requests failed, 2 usage / fatal error,
+    130 interrupted). ``restore_signals=False`` (the command line) keeps the "second Ctrl-C exits at once"
+    handler installed after a first Ctrl-C until the interpreter has shut down."""
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
         return int({"baseline": _cmd_baseline, "build": _cmd_build, "run": _cmd_run,
                     "report": _cmd_report}[args.command](args))
     except (ValueError, FileNotFoundError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        _exit_on_second_interrupt()
+        print("\ninterrupted; rerun the same command to resume (replies received so far are kept in the cache)",
+              file=sys.stderr)
+        return 130
+    finally:
+        if restore_signals and main_thread and previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main(restore_signals=False)
+    if status == 130:  # interrupted: files are closed; skip the interpreter's teardown (and its window for a
+        sys.stdout.flush()  # second Ctrl-C to print a traceback) and the abandoned daemon workers
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -1,8 +1,12 @@
 """Per-condition metrics, with-vs-without-MG comparisons, and the JSON / Markdown report (atomic writes).
 
 For each condition: accuracy, macro-F1 and balanced accuracy with percentile-bootstrap intervals
-over the videos, the share of videos with a valid answer, how the answer orders were combined,
-how often the two orders agreed and how often the first listed option was chosen (position bias).
+over the videos, counting only **strict** answers (explicit commitments, see
+:mod:`~reference_models.llm_eval.parsing`; anything else counts as wrong); the share of videos with a
+strict answer (``answered``); the same share and the accuracy when lenient matches (one option named
+in unhedged prose) count too (``answered_lenient``, ``accuracy_lenient``); how the answer orders
+were combined, how often the two orders agreed and how often the first listed option was chosen
+(position bias).
 
 Each condition that shows MG cues is compared with the ``reference`` condition (default ``context``:
 the same question without MG cues) on the videos both answered or not: the accuracy difference with
@@ -21,8 +25,10 @@ import json
 import math
 import os
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +40,28 @@ from reference_models.llm_eval.runner import VideoPrediction
 __all__ = ["evaluate", "fmt_ci", "to_markdown", "write_json_atomic", "write_text_atomic"]
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    with _UMASK_LOCK:  # reading the umask means setting it; keep the window closed to other writers
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    The file gets the mode a plain ``open(path, "w")`` would give (``0o666`` less the umask, e.g.
+    ``0o644``), not ``mkstemp``'s private ``0o600``.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -85,6 +107,11 @@ def _encode(preds: Sequence[VideoPrediction], options: Sequence[str]) -> tuple[n
     return y, yhat
 
 
+def _lenient(p: VideoPrediction) -> VideoPrediction:
+    """``p`` with its lenient prediction as the prediction (files written before the split lack it)."""
+    return replace(p, prediction=p.lenient if p.lenient is not None else p.prediction)
+
+
 def evaluate(predictions: Sequence[VideoPrediction], options: Sequence[str], *, reference: str = "context",
              comparisons: Sequence[tuple[str, str]] | None = None, n_boot: int = 2000, alpha: float = 0.05,
              seed: int = 0) -> dict[str, Any]:
@@ -103,15 +130,19 @@ def evaluate(predictions: Sequence[VideoPrediction], options: Sequence[str], *, 
     for cond, ps in by_cond.items():
         ps = sorted(ps, key=lambda p: p.video)
         y, yhat = _encode(ps, options)
+        _, yhat_len = _encode([_lenient(p) for p in ps], options)
         metrics = {}
         for name, f in METRICS.items():
             lo, hi = bootstrap_ci(y, yhat, k, name, n_boot=n_boot, alpha=alpha, seed=seed)
             metrics[name] = {"value": float(f(y, yhat, k)), "ci_low": lo, "ci_high": hi}
+        lo, hi = bootstrap_ci(y, yhat_len, k, "accuracy", n_boot=n_boot, alpha=alpha, seed=seed)
         pairs = [p.consistent for p in ps if p.consistent is not None]
         firsts = [f for p in ps for f in p.first_position.values() if f is not None]
         conditions[cond] = {
             "shows_context": ps[0].shows_context, "shows_mg": ps[0].shows_mg, "n": len(ps),
             "answered": float(np.mean(yhat >= 0)),
+            "answered_lenient": float(np.mean(yhat_len >= 0)),
+            "accuracy_lenient": {"value": float(METRICS["accuracy"](y, yhat_len, k)), "ci_low": lo, "ci_high": hi},
             "combined_by": dict(Counter(p.how for p in ps)),
             "order_agreement": float(np.mean(pairs)) if pairs else None,
             "first_option_rate": float(np.mean(firsts)) if firsts else None,
@@ -156,15 +187,20 @@ def to_markdown(report: Mapping[str, Any], title: str = "LLM emotion understandi
     if run:
         out += [", ".join(f"{k}: `{v}`" for k, v in run.items() if not isinstance(v, dict | list)), ""]
     if report["conditions"]:
-        out += [f"| condition | setting | MG cues | n | answered | accuracy [{ci}% CI] | macro-F1 [{ci}% CI] | "
-                f"balanced accuracy [{ci}% CI] | order agreement | first-option rate |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
+        out += ["Strict answers only (an explicit choice of one option); anything else counts as wrong. "
+                "The last two columns also accept lenient matches (one option named in unhedged prose).", "",
+                f"| condition | setting | MG cues | n | answered | accuracy [{ci}% CI] | macro-F1 [{ci}% CI] | "
+                f"balanced accuracy [{ci}% CI] | order agreement | first-option rate | answered incl. lenient | "
+                "accuracy incl. lenient |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for cond, c in report["conditions"].items():
         m = c["metrics"]
+        len_acc = c.get("accuracy_lenient")
         out.append(f"| {cond} | {_yes(c['shows_context'])} | {_yes(c['shows_mg'])} | {c['n']} | "
                    f"{_pct(c['answered'])} | {fmt_ci(m['accuracy'])} | {fmt_ci(m['macro_f1'])} | "
                    f"{fmt_ci(m['balanced_accuracy'])} | {_pct(c['order_agreement'])} | "
-                   f"{_pct(c['first_option_rate'])} |")
+                   f"{_pct(c['first_option_rate'])} | {_pct(c.get('answered_lenient'))} | "
+                   f"{'n/a' if len_acc is None else fmt_ci(len_acc)} |")
     if report.get("comparisons"):
         out += ["", "With vs without MG cues (paired on videos; McNemar exact test):", "",
                 f"| with MG | without MG | n | accuracy difference [{ci}% CI] | right only with | right only without "

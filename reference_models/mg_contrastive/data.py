@@ -113,7 +113,8 @@ def build_datasets(cfg: DataConfig) -> tuple[ClipDataset, ClipDataset]:
 
     def make(split: str) -> ClipDataset:
         sp = None if split == "all" else split
-        extra = {**common, "max_persons": cfg.max_persons, "sampling": cfg.sampling}
+        # seed=0: a random crop comes from the (seed, epoch, index) stream our loader's keys select
+        extra = {**common, "max_persons": cfg.max_persons, "sampling": cfg.sampling, "seed": 0}
         if cfg.kind == "imigue":
             paths = None
             if cfg.videos:

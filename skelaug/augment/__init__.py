@@ -3,6 +3,7 @@
 from skelaug.augment import numba_cpu as numba_cpu  # registers the "numba" backend
 from skelaug.augment import numba_cuda as numba_cuda  # registers "numba_cuda" (available with a GPU)
 from skelaug.augment import presets
+from skelaug.augment._rng import torch_stream
 from skelaug.augment.backends import (
     available_backends,
     get_default_backend,
@@ -22,6 +23,7 @@ from skelaug.augment.noise import (
     RandomPerturb,
     RandomSegmentMix,
 )
+from skelaug.augment.normalize import AlignView, CentreBody, NormalizeScale, UniformSampleFrames
 from skelaug.augment.ops import Op, Program
 from skelaug.augment.spatial import (
     RandomBoneLength,
@@ -43,10 +45,13 @@ from skelaug.augment.temporal import (
 
 __all__ = [
     "AUGMENTATIONS",
+    "AlignView",
     "Augmentation",
+    "CentreBody",
     "Compose",
     "Context",
     "MultiView",
+    "NormalizeScale",
     "OneOf",
     "Op",
     "Program",
@@ -74,10 +79,12 @@ __all__ = [
     "RandomSpeed",
     "RandomTranslate",
     "SomeOf",
+    "UniformSampleFrames",
     "available_backends",
     "from_dict",
     "get_default_backend",
     "presets",
     "register_backend",
     "set_default_backend",
+    "torch_stream",
 ]

@@ -1,6 +1,7 @@
 """Explicit random generators and a counter-based Gaussian field shared by every backend.
 
-Parameters are drawn from an explicit :class:`numpy.random.Generator` (never global state). Dense
+Parameters are drawn from an explicit :class:`numpy.random.Generator` (never global NumPy state;
+without ``seed``/``generator`` it is seeded from torch's generator, see :func:`torch_stream`). Dense
 noise is not drawn from a stateful generator at all: each value is a pure function of
 ``(seed[n], element index)`` computed with 32-bit integer hashing and the Box-Muller transform, so
 the NumPy, torch (CPU/GPU) and numba executors produce the same numbers, for any batch split.
@@ -17,7 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["GeneratorLike", "as_generator", "gaussian_field_numpy", "gaussian_field_torch", "hash32_numpy"]
+__all__ = [
+    "GeneratorLike", "as_generator", "gaussian_field_numpy", "gaussian_field_torch", "hash32_numpy",
+    "torch_stream",
+]
 
 GeneratorLike = int | np.random.Generator | torch.Generator | None
 
@@ -29,16 +33,16 @@ _GOLDEN = 0x1E3779B9  # odd, < 2**31
 def as_generator(generator: Any, fallback: np.random.Generator | None = None) -> np.random.Generator:
     """Turn ``generator`` (int seed, numpy Generator, torch.Generator or None) into a numpy Generator.
 
-    ``None`` returns ``fallback`` when given, else a generator seeded from OS entropy (not global state).
-    A ``torch.Generator`` is consumed by one draw of a 63-bit seed.
+    ``None`` returns ``fallback`` when given, else :func:`torch_stream`: a generator seeded by one
+    draw from torch's default CPU generator at call time (see the randomness contract there).
+    A ``torch.Generator`` is consumed by one draw of a 62-bit seed.
     """
     if generator is None:
-        return fallback if fallback is not None else np.random.default_rng()
+        return fallback if fallback is not None else torch_stream()
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, torch.Generator):
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
-        return np.random.default_rng(seed)
+        return _from_torch(generator)
     if isinstance(generator, bool) or not isinstance(generator, int | np.integer):
         raise TypeError(
             f"generator must be an int seed, numpy.random.Generator, torch.Generator or None; "
@@ -47,6 +51,40 @@ def as_generator(generator: Any, fallback: np.random.Generator | None = None) ->
     if int(generator) < 0:
         raise ValueError(f"generator seed must be non-negative, got {int(generator)}")
     return np.random.default_rng(int(generator))
+
+
+def _from_torch(generator: torch.Generator) -> np.random.Generator:
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
+    return np.random.default_rng(seed)
+
+
+def torch_stream() -> np.random.Generator:
+    """A fresh numpy Generator seeded by one draw from torch's default CPU generator.
+
+    This is the default stream of every augmentation built without ``seed=`` and called without
+    ``generator=``, and of the datasets and collate functions built without ``seed=``. It follows
+    torch's own randomness, as torch's transforms do:
+
+    * in the main process, it advances with torch's global generator, so ``torch.manual_seed(s)``
+      makes a run reproducible and every call draws new parameters;
+    * in a ``DataLoader`` worker, torch has seeded the process with ``base_seed + worker_id``,
+      ``base_seed`` drawn anew for each epoch's iterator from ``DataLoader(generator=...)`` (or torch's
+      global generator), so workers never share parameters, each epoch draws new ones (with
+      ``persistent_workers=True`` the workers' streams simply continue), and the same torch seed
+      gives the same epoch, bit for bit, with fork or spawn workers;
+    * nothing is made once and copied into forked workers, which is what makes AimCLR-style feeders
+      repeat the same augmentations in every worker and epoch.
+
+    Example:
+        >>> import torch
+        >>> _ = torch.manual_seed(0)
+        >>> a = torch_stream().integers(1000, size=3)
+        >>> _ = torch.manual_seed(0)
+        >>> b, c = torch_stream().integers(1000, size=3), torch_stream().integers(1000, size=3)
+        >>> bool((a == b).all()), bool((b == c).all())
+        (True, False)
+    """
+    return _from_torch(torch.default_generator)
 
 
 def _hash32(h: Any) -> Any:

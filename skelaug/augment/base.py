@@ -27,7 +27,7 @@ from skelaug.augment import backends as _backends
 from skelaug.augment._rng import GeneratorLike, as_generator
 from skelaug.augment.ops import Op, Program, identity_params, where_applied
 from skelaug.layouts import SkeletonLayout
-from skelaug.tensors import Array, check_finite, check_lengths, check_skeleton, restore_rank
+from skelaug.tensors import Array, check_finite, check_lengths, check_skeleton, restore_rank, stgcn_hint
 
 __all__ = ["AUGMENTATIONS", "Augmentation", "Context", "from_dict"]
 
@@ -37,46 +37,114 @@ AUGMENTATIONS: dict[str, type[Augmentation]] = {}
 
 # ------------------------------------------------------------------------------ statistics
 def _reduce_present(x: Any, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
-                    what: Literal["mean", "extent"]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample mean or extent of present joints in valid frames; also whether any joint was found."""
+                    what: Literal["mean", "size", "extent"]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample mean of present joints in valid frames (``"mean"``, ``(N, D)``), body size
+    (``"size"``, ``(N,)``, see :meth:`Context.extent`) or the clip's extent (``"extent"``, ``(N,)``:
+    the largest coordinate range of the present joints of all persons and valid frames); also
+    whether any joint was found ``(N,)``."""
     n, _, t, v, _ = x.shape
-    fast = _backends.numpy_reducer
+    fast = _backends.numpy_reducer if what != "extent" else None
     if fast is not None and isinstance(x, np.ndarray):
         return fast(x, lengths, dims, joints, what)
     if fast is not None and isinstance(x, torch.Tensor) and x.device.type == "cpu" \
             and x.dtype in (torch.float32, torch.float64):
         return fast(x.detach().numpy(), lengths, dims, joints, what)
     if isinstance(x, torch.Tensor):
-        xc = x.detach()[..., :dims].to(torch.float64)
+        xc = x.detach()[..., :dims]
         if joints is not None:
             xc = xc[:, :, :, list(joints)]
         valid = (torch.arange(t, device=xc.device)[None, :] < torch.as_tensor(lengths, device=xc.device)[:, None])
         pres = (xc != 0).any(-1) & valid[:, None, :, None]
+        if what == "size":                         # extremes in the input's dtype (exact), then float64
+            big = torch.tensor(np.inf, dtype=xc.dtype, device=xc.device)
+            hi = torch.where(pres[..., None], xc, -big).amax(dim=3).to(torch.float64)
+            lo = torch.where(pres[..., None], xc, big).amin(dim=3).to(torch.float64)
+            return _median_size((hi - lo).amax(dim=-1).cpu().numpy())
+        xc = xc.to(torch.float64)
         w = pres.to(xc.dtype)[..., None]
         cnt = w.sum(dim=(1, 2, 3))
-        if what == "mean":
-            val = (xc * w).sum(dim=(1, 2, 3)) / torch.clamp(cnt, min=1.0)
-        else:
+        if what == "extent":
             big = torch.tensor(np.inf, dtype=xc.dtype, device=xc.device)
             hi = torch.where(w > 0, xc, -big).amax(dim=(1, 2, 3))
             lo = torch.where(w > 0, xc, big).amin(dim=(1, 2, 3))
-            val = torch.where(cnt > 0, hi - lo, torch.zeros_like(hi)).amax(dim=-1)
+            ext = torch.where(cnt > 0, hi - lo, torch.zeros_like(hi)).amax(dim=-1)
+            return ext.cpu().numpy(), (cnt[:, 0] > 0).cpu().numpy()
+        val = (xc * w).sum(dim=(1, 2, 3)) / torch.clamp(cnt, min=1.0)
         return val.cpu().numpy(), (cnt[:, 0] > 0).cpu().numpy()
     xn = np.asarray(x[..., :dims], dtype=np.float64)
     if joints is not None:
         xn = xn[:, :, :, list(joints)]
     valid_n = np.arange(t)[None, :] < lengths[:, None]
     pres_n = np.any(xn != 0, axis=-1) & valid_n[:, None, :, None]
+    if what == "size":
+        hi_n = np.where(pres_n[..., None], xn, -np.inf).max(axis=3, initial=-np.inf)
+        lo_n = np.where(pres_n[..., None], xn, np.inf).min(axis=3, initial=np.inf)
+        return _median_size((hi_n - lo_n).max(axis=-1, initial=-np.inf))
     wn = pres_n[..., None].astype(np.float64)
     cnt_n = wn.sum(axis=(1, 2, 3))
-    if what == "mean":
-        val_n = (xn * wn).sum(axis=(1, 2, 3)) / np.maximum(cnt_n, 1.0)
-    else:
+    if what == "extent":
         with np.errstate(invalid="ignore"):
-            hi_n = np.where(wn > 0, xn, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
-            lo_n = np.where(wn > 0, xn, np.inf).min(axis=(1, 2, 3), initial=np.inf)
-        val_n = np.where(cnt_n > 0, hi_n - lo_n, 0.0).max(axis=-1)
+            hi_e = np.where(wn > 0, xn, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
+            lo_e = np.where(wn > 0, xn, np.inf).min(axis=(1, 2, 3), initial=np.inf)
+        return np.where(cnt_n > 0, hi_e - lo_e, 0.0).max(axis=-1, initial=0.0), cnt_n[:, 0] > 0
+    val_n = (xn * wn).sum(axis=(1, 2, 3)) / np.maximum(cnt_n, 1.0)
     return val_n, cnt_n[:, 0] > 0
+
+
+def _median_size(extent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Body size per sample from the person-frame extents ``(N, M, T)`` (``-inf`` or 0 where a
+    person-frame has no extent): the median of the positive ones, 0 where there are none."""
+    e = extent.reshape(extent.shape[0], int(np.prod(extent.shape[1:])))
+    if e.shape[1] == 0:
+        return np.zeros(e.shape[0]), np.zeros(e.shape[0], dtype=bool)
+    pos = e > 0
+    k = pos.sum(axis=1)
+    s = np.sort(np.where(pos, e, np.inf), axis=1)           # the positive extents first, ascending
+    last = e.shape[1] - 1
+    lo = np.minimum(np.maximum(k - 1, 0) // 2, last)[:, None]
+    hi = np.minimum(k // 2, last)[:, None]
+    med = 0.5 * (np.take_along_axis(s, lo, axis=1)[:, 0] + np.take_along_axis(s, hi, axis=1)[:, 0])
+    found = k > 0
+    return np.where(found, med, 0.0), found
+
+
+_HALF_TORCH = (torch.float16, torch.bfloat16)
+
+
+def _to_compute_precision(x: Any) -> tuple[Any, Any]:
+    """Half-precision input (torch ``float16`` / ``bfloat16``, NumPy ``float16``) as float32, and its dtype.
+
+    The one place where low precision is handled: sampling and every backend see float32, and
+    :func:`_to_input_precision` rounds the result once (rounding after every op would compound).
+    Other dtypes pass through with ``None``.
+    """
+    if isinstance(x, torch.Tensor) and x.dtype in _HALF_TORCH:
+        return x.float(), x.dtype
+    if isinstance(x, np.ndarray) and x.dtype == np.float16:
+        return x.astype(np.float32), x.dtype
+    return x, None
+
+
+def _to_input_precision(out: Any, dtype: Any, dims: int) -> Any:
+    """Round a float32 result back to the input's half ``dtype``, keeping present joints present.
+
+    A present joint the executors moved to (or nudged off) zero holds float32's smallest normal
+    value, which is zero in float16: such joints get ``dtype``'s smallest normal value instead, so
+    no present joint becomes 'missing' in the rounding.
+    """
+    if isinstance(out, torch.Tensor):
+        low = out.to(dtype)
+        landed = (out[..., :dims] != 0).any(-1) & ~(low[..., :dims] != 0).any(-1)
+        if bool(landed.any()):
+            tiny = torch.tensor(torch.finfo(dtype).tiny, dtype=dtype, device=low.device)
+            low = low.clone()
+            low[..., 0] = torch.where(landed, tiny, low[..., 0])
+        return low
+    low_n = out.astype(dtype)
+    landed_n = np.any(out[..., :dims] != 0, axis=-1) & ~np.any(low_n[..., :dims] != 0, axis=-1)
+    if landed_n.any():
+        low_n[..., 0][landed_n] = np.finfo(dtype).tiny
+    return low_n
 
 
 def _check_finite_and_scan(x: Any, lengths: np.ndarray, dims: int, layout: SkeletonLayout | None) -> Any:
@@ -159,15 +227,37 @@ class Context:
     def use_scan(self, scan: Any) -> None:
         """Take the input's body size and centre from a :class:`~skelaug.augment.numba_cpu.BatchScan`
         (the same values :meth:`extent` and :meth:`centre` would compute, measured in one pass)."""
-        self._extent = np.where(scan.extent > 0, scan.extent, 1.0)
+        self._extent = np.where(scan.size_found, scan.size, 1.0)
         if scan.centre is not None and bool(scan.centre_found.all()):
             self._centre0 = scan.centre
 
     def extent(self) -> np.ndarray:
-        """Body size per sample ``(N,)``: the largest coordinate range of present joints (1 if none)."""
+        r"""Body size per sample ``(N,)``, the unit of every relative amplitude (noise, translation).
+
+        It is the size of one body, not of the clip: a person's extent in one frame is the largest
+        coordinate range of that person's present joints,
+
+        .. math::
+
+            e_{m,t} = \max_{d < D} \Big( \max_{v \in P_{m,t}} x_{m,t,v,d}
+                      - \min_{v \in P_{m,t}} x_{m,t,v,d} \Big),
+
+        with :math:`P_{m,t}` the present joints of person :math:`m` in valid frame :math:`t < L`,
+        and the body size is the median over the person-frames where a body is seen,
+
+        .. math::
+
+            s = \operatorname{median} \{ e_{m,t} : t < L,\ e_{m,t} > 0 \}.
+
+        A body's size does not grow with how far it travels in the clip (a runner crossing the
+        image) or with how many people stand side by side (a crowd); every person counts in
+        proportion to the frames they are seen in, and frames with one present joint (extent 0) are
+        left out. Measured on the input, in its units (pixels, metres, normalised); 1 when no
+        person-frame has an extent.
+        """
         if self._extent is None:
-            e, _ = _reduce_present(self.x, self._lengths0, self.dims, None, "extent")
-            self._extent = np.where(e > 0, e, 1.0)
+            e, found = _reduce_present(self.x, self._lengths0, self.dims, None, "size")
+            self._extent = np.where(found, e, 1.0)
         return self._extent
 
     def __post_init__(self) -> None:
@@ -277,7 +367,11 @@ class Augmentation:
             optional otherwise (it fixes ``dims`` and the body centre).
         dims: Number of coordinate channels ``D``. Default: the layout's ``dim``; without a layout,
             ``C`` when ``C`` is 2 or 3.
-        seed: Seed of the augmentation's own generator, used when a call passes no ``generator``.
+        seed: Seed of the augmentation's own generator, used when a call passes no ``generator``: the
+            stream advances with each call and replays exactly, but every ``DataLoader`` worker gets
+            a copy of it. ``None`` (default): each call without ``generator`` draws from torch's
+            per-process generator (:func:`skelaug.augment.torch_stream`), so parameters are new in
+            every worker and epoch and a run is reproducible from torch's seed.
 
     Subclasses implement :meth:`_sample`, returning full-batch ops; the base class applies ``p``.
     """
@@ -307,7 +401,7 @@ class Augmentation:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
             raise ValueError(f"seed={seed!r}; give a non-negative int or None")
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed) if seed is not None else None
         self.last_params: Program | None = None
 
     # ---------------------------------------------------------------- to override
@@ -321,9 +415,11 @@ class Augmentation:
         applied = draw.random() < self.p if self.p < 1.0 else np.ones(ctx.n, dtype=bool)
         if not applied.any():
             return []
+        everywhere = self.p >= 1.0 or bool(applied.all())      # where_applied would return the ops as they are
         ops = []
         for op in self._sample_steps(ctx, draw):
-            op = where_applied(op, applied, ctx.identity(op.kind, op.static))
+            if not everywhere:
+                op = where_applied(op, applied, ctx.identity(op.kind, op.static))
             ctx.advance(op)
             ops.append(op)
         return ops
@@ -376,6 +472,7 @@ class Augmentation:
             raise ValueError(
                 f"x has C={c} channels and {type(self).__name__} has no layout: pass dims=2 or dims=3 "
                 f"(or layout=...) to say how many leading channels are coordinates"
+                + stgcn_hint(x5.shape, 5, None)
             )
         return layout, dims
 
@@ -397,7 +494,8 @@ class Augmentation:
             lengths: Valid frame counts ``(N,)`` (or an int for a single sample). When given, the
                 call returns ``(y, new_lengths)``.
             generator: int seed, :class:`numpy.random.Generator` or :class:`torch.Generator`;
-                ``None`` uses the augmentation's own generator (see ``seed``).
+                ``None`` uses the augmentation's own generator if it has a ``seed``, else one seeded
+                from torch's generator at this call (see ``seed``).
             params: A :class:`~skelaug.augment.ops.Program` from ``last_params`` to replay exactly.
             backend: ``"numpy"``, ``"torch"`` or a registered executor; default: by input type.
         """
@@ -407,6 +505,7 @@ class Augmentation:
             x, num_joints=layout.num_joints if layout is not None else None, dims=dims,
             layout_name=layout.name if layout is not None else None, finite=False,
         )
+        xb, low = _to_compute_precision(xb)
         n, t = int(xb.shape[0]), int(xb.shape[2])
         lens_in = check_lengths(lengths, n, t) if lengths is not None else np.full(n, t, dtype=np.int64)
         scan = _check_finite_and_scan(xb, lens_in, dims, layout)
@@ -422,6 +521,8 @@ class Augmentation:
         self.last_params = program
         exe = _backends.resolve_backend(xb, backend)
         out = _backends.execute(xb, lens_in, dims, program.ops, exe)
+        if low is not None:
+            out = _to_input_precision(out, low, dims)
         out = restore_rank(out, rank)
         if lengths is None:
             return out

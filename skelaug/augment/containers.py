@@ -34,9 +34,16 @@ def _children(transforms: Any, name: str) -> list[Augmentation]:
 
 
 def _sample_masked(ctx: Context, rng: np.random.Generator, child: Augmentation, mask: np.ndarray) -> list[Op]:
-    """Sample ``child`` for the batch, keeping its effect only on samples where ``mask`` is True."""
+    """Sample ``child`` for the batch, keeping its effect only on samples where ``mask`` is True.
+
+    When every sample is kept (always in a :class:`Compose`), ``child.sample`` has already advanced
+    ``ctx`` through exactly the ops it returns, in order, so those ops and that state are the result:
+    the snapshot, restore and second advance (which would recompute the same values) are skipped.
+    """
     if not mask.any():
         return []
+    if mask.all():
+        return child.sample(ctx, rng)
     state = ctx.snapshot()
     ops = child.sample(ctx, rng)
     ctx.restore(state)
@@ -91,6 +98,10 @@ class _Container(Augmentation):
         applied = draw.random() < self.p if self.p < 1.0 else np.ones(ctx.n, dtype=bool)
         chosen = self._choose(ctx, draw) & applied[:, None]
         ops: list[Op] = []
+        if ctx.n and bool(chosen.all()):          # every child on every sample: _sample_masked's fast path,
+            for child in self.transforms:         # without a column slice and two reductions per child
+                ops += child.sample(ctx, rng)
+            return ops
         for k, child in enumerate(self.transforms):
             ops += _sample_masked(ctx, rng, child, chosen[:, k])
         return ops
@@ -183,7 +194,11 @@ class MultiView(Augmentation):
     """``views`` independent augmentations of the same batch, for contrastive learning.
 
     Returns a tuple of ``views`` outputs (each ``(y, lengths)`` when lengths are given);
-    ``last_params`` is a tuple of programs, one per view.
+    ``last_params`` is a tuple of programs, one per view. The views draw one after another from one
+    stream (``generator``, the ``seed``, or else torch's generator: see
+    :func:`skelaug.augment.torch_stream`). As a dataset ``transform``, items hold a tuple of views
+    (:class:`skelaug.data.ClipDataset`); :class:`skelaug.data.AugmentedCollate` ``(aug, views=k)``
+    makes the views of a whole batch at collate time instead.
 
     Args:
         transform: The augmentation applied to each view (or a list: one per view).

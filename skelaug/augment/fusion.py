@@ -48,6 +48,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -236,9 +237,18 @@ class Segment:
         return int(self.res_src.shape[2] + 1) if self.noise_stride.size else 1
 
 
+@functools.lru_cache(maxsize=512)
+def _no_table(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """The empty ``(0, *shape)`` table of a kind the segment does not use: one shared array per shape and
+    dtype (it has no elements, so nothing can write into it), instead of a new one on every call."""
+    return np.zeros((0, *shape), dtype=dtype)
+
+
 def _stack(arrays: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
     if not arrays:
-        return np.zeros((0, *shape), dtype=dtype)
+        return _no_table(shape, dtype)
+    if len(arrays) == 1:                 # the usual case after folding: np.stack's checks cost ~5 us a table
+        return np.array(np.asarray(arrays[0], dtype=dtype)[None], order="C")
     return np.ascontiguousarray(np.stack([np.asarray(a, dtype=dtype) for a in arrays]))
 
 

@@ -1,8 +1,10 @@
 """Noise, smoothing, masking and cross-sample mixing.
 
-Noise amplitudes are fractions of the body size (the largest coordinate range of the clip), so one
-setting works for metres (NTU) and pixels (OpenPose) alike. Noise values come from a counter-based
-generator keyed by a per-sample seed, identical on every backend.
+Noise amplitudes are fractions of the body size (the median extent of one person in one frame,
+:meth:`~skelaug.augment.base.Context.extent`), so one setting works for metres (NTU) and pixels
+(OpenPose) alike, and means the same on a runner crossing the image or a crowd as on one still body.
+Noise values come from a counter-based generator keyed by a per-sample seed, identical on every
+backend.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class RandomGaussianNoise(Augmentation):
 
     .. math:: x' = x + \\sigma\\, e\\, z, \\quad z \\sim \\mathcal{N}(0, 1),\\; \\sigma \\sim U(lo, hi)
 
-    with ``e`` the body size. Missing joints and padding stay zero.
+    with ``e`` the body size (:meth:`~skelaug.augment.base.Context.extent`: the median over
+    person-frames of a person's extent in one frame). Missing joints and padding stay zero.
     """
 
     primitives = ("noise",)
@@ -77,7 +80,7 @@ class RandomPerturb(Augmentation):
     are small offsets of individual joints rather than large global transforms.
 
     Args:
-        sigma: Offset scale as a fraction of the body size.
+        sigma: Offset scale as a fraction of the body size (:meth:`~skelaug.augment.base.Context.extent`).
         parts: Restrict to these parts/joints (names or indices); needs a layout for names.
         temporal: ``"constant"`` (one offset per joint for the whole clip), ``"smooth"`` (offsets
             interpolated linearly between random knots every ``knot_stride`` frames) or ``"white"``.

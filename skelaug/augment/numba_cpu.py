@@ -881,57 +881,82 @@ def _extent_rows(xs: Any, count: int, nc: int, dims: int, acc: Any, low: Any, hi
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _extent(xi: Any, lengths: Any, dims: int, hi: Any, lo: Any, cnt: Any, low: Any, high: Any, sign: int,
-            first: int, stop: int) -> None:
-    """Samples ``first..stop-1``: the order keys (see :func:`_extent_rows`) of the max ``hi[n]`` and min
-    ``lo[n]`` of each coordinate (``dims <= 3``) over present joints, and their count. ``xi`` is the
-    batch's float bits as signed integers of the same width (exact: no arithmetic on the values);
-    ``low`` / ``high`` are that integer type's extremes and ``sign`` its width minus one."""
+def _size(x: Any, xi: Any, lengths: Any, dims: int, size: Any, low: Any, high: Any, sign: int,
+          first: int, stop: int) -> None:
+    """Samples ``first..stop-1``: the body size ``size[n]`` of :func:`_size_sample`. ``x`` is the
+    batch and ``xi`` the same memory as signed integers of its width (the extremes are exact: no
+    arithmetic on the values); ``low`` / ``high`` are that integer type's extremes and ``sign`` its
+    width minus one."""
     num_n, num_m, num_t, nv, nc = xi.shape
     xf = xi.reshape(num_n, num_m, num_t * nv * nc)
     acc = np.empty(6, dtype=xi.dtype)
+    bits = np.empty(2, dtype=xi.dtype)
+    vals = bits.view(x.dtype)                      # the same two slots read as floats
+    ext = np.empty(num_m * num_t)
     for n in range(first, stop):
-        cnt[n] = _extent_sample(xf[n], lengths[n] * nv, nc, dims, acc, hi[n], lo[n], low, high, sign)
+        size[n] = _size_sample(xf[n], lengths[n], nv, nc, dims, acc, bits, vals, ext, low, high, sign)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _extent_sample(xs: Any, count: int, nc: int, dims: int, acc: Any, hi: Any, lo: Any, low: Any, high: Any,
-                   sign: int) -> int:
-    """One sample ``xs`` ``(M, T * V * C)`` (float bits as integers) of :func:`_extent`: its keys into
-    ``hi`` / ``lo`` ``(3,)``; returns the count of present joints (``acc``: ``(6,)`` scratch)."""
-    acc[0::2] = low
-    acc[1::2] = high
-    c = 0
+def _size_sample(xs: Any, length: int, nv: int, nc: int, dims: int, acc: Any, bits: Any, vals: Any, ext: Any,
+                 low: Any, high: Any, sign: int) -> float:
+    """Body size of one sample ``xs`` ``(M, T * V * C)`` (float bits as integers): the median over the
+    person-frames ``(m, t < length)`` with a positive extent of that extent, ``max_d (max_v x_d -
+    min_v x_d)`` over the frame's present joints (0 when there is none); see
+    ``skelaug.augment.base.Context.extent``. ``acc`` ``(6,)``, ``bits`` ``(2,)`` (viewed as floats by
+    ``vals``) and ``ext`` ``(M * T,)`` are scratch."""
+    k = 0
+    row = nv * nc
     for m in range(xs.shape[0]):
-        if nc == 3 and dims == 3:                  # the common case, with a constant stride
-            c += _extent_rows(xs[m], count, 3, 3, acc, low, high, sign)
-        else:
-            c += _extent_rows(xs[m], count, nc, dims, acc, low, high, sign)
-    hi[0], hi[1], hi[2] = acc[0], acc[2], acc[4]
-    lo[0], lo[1], lo[2] = acc[1], acc[3], acc[5]
-    return c
+        for t in range(length):
+            acc[0::2] = low
+            acc[1::2] = high
+            frame = xs[m, t * row:(t + 1) * row]
+            if nc == 3 and dims == 3:              # the common case, with a constant stride
+                c = _extent_rows(frame, nv, 3, 3, acc, low, high, sign)
+            else:
+                c = _extent_rows(frame, nv, nc, dims, acc, low, high, sign)
+            if c == 0:
+                continue
+            e = 0.0
+            for d in range(dims):                  # order keys back to float bits (the map is an involution)
+                hk, lk = acc[2 * d], acc[2 * d + 1]
+                bits[0] = hk ^ ((hk >> sign) & high)
+                bits[1] = lk ^ ((lk >> sign) & high)
+                e = max(e, np.float64(vals[0]) - np.float64(vals[1]))
+            if e > 0.0:
+                ext[k] = e
+                k += 1
+    if k == 0:
+        return 0.0
+    part = ext[:k]
+    part.sort()
+    return float(0.5 * (part[(k - 1) // 2] + part[k // 2]))
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def _scan(x: Any, xi: Any, lengths: Any, dims: int, joints: Any, hi: Any, lo: Any, cnt: Any, total: Any,
+def _scan(x: Any, xi: Any, lengths: Any, dims: int, joints: Any, size: Any, total: Any,
           tcnt: Any, bad: Any, low: Any, high: Any, sign: int, expo: Any, first: int, stop: int) -> None:
     """Samples ``first..stop-1`` in one read: ``bad[n]`` (some element of the sample, padding and
-    extra channels included, is NaN or Inf: its exponent bits ``expo`` are all set), the extent keys
-    ``hi``, ``lo``, ``cnt`` of :func:`_extent`, and the sums ``total[n]`` / counts ``tcnt[n]`` of the
-    present ``joints`` of :func:`_mean` (same order of additions, so the same float64 sums).
+    extra channels included, is NaN or Inf: its exponent bits ``expo`` are all set), the body size
+    ``size[n]`` of :func:`_size`, and the sums ``total[n]`` / counts ``tcnt[n]`` of the present
+    ``joints`` of :func:`_mean` (same order of additions, so the same float64 sums).
     ``x`` is the batch and ``xi`` the same memory as signed integers of its width."""
     num_n, num_m, num_t, nv, nc = xi.shape
-    size = num_t * nv * nc
-    xf = x.reshape(num_n, num_m, size)
-    xif = xi.reshape(num_n, num_m, size)
+    sz = num_t * nv * nc
+    xf = x.reshape(num_n, num_m, sz)
+    xif = xi.reshape(num_n, num_m, sz)
     acc = np.empty(6, dtype=xi.dtype)
+    bits = np.empty(2, dtype=xi.dtype)
+    vals = bits.view(x.dtype)
+    ext = np.empty(num_m * num_t)
     for n in range(first, stop):
         length = lengths[n]
-        cnt[n] = _extent_sample(xif[n], length * nv, nc, dims, acc, hi[n], lo[n], low, high, sign)
+        size[n] = _size_sample(xif[n], length, nv, nc, dims, acc, bits, vals, ext, low, high, sign)
         nonfinite = False
         for m in range(num_m):                     # the slabs are in cache now
             xs = xif[n, m]
-            for k in range(size):
+            for k in range(sz):
                 nonfinite |= (xs[k] & expo) == expo
         bad[n] = nonfinite
         tc = 0.0
@@ -944,15 +969,16 @@ def _scan(x: Any, xi: Any, lengths: Any, dims: int, joints: Any, hi: Any, lo: An
 class BatchScan:
     """What :func:`scan_batch` found in one read of a batch.
 
-    ``finite``: no NaN or Inf anywhere. ``extent`` ``(N,)``: the largest coordinate range of the
-    present joints in valid frames (0 where none; ``extent_found``). ``centre`` ``(N, D)``: the mean
-    of the present ``joints`` in valid frames (``centre_found``), or ``None`` when no joints were
-    asked for. The values are those of :func:`reduce_present`, bit for bit.
+    ``finite``: no NaN or Inf anywhere. ``size`` ``(N,)``: the body size of
+    ``skelaug.augment.base.Context.extent`` (median person-frame extent; 0 where no person-frame has
+    one, ``size_found``). ``centre`` ``(N, D)``: the mean of the present ``joints`` in valid frames
+    (``centre_found``), or ``None`` when no joints were asked for. The values are those of
+    :func:`reduce_present`, bit for bit.
     """
 
     finite: bool
-    extent: np.ndarray
-    extent_found: np.ndarray
+    size: np.ndarray
+    size_found: np.ndarray
     centre: np.ndarray | None
     centre_found: np.ndarray | None
 
@@ -961,16 +987,17 @@ def scan_batch(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[i
     """Finiteness, body size and body centre of a NumPy batch ``(N, M, T, V, C)`` in one parallel pass.
 
     Replaces three reads of the batch (:func:`skelaug.tensors.check_finite`, then
-    :func:`reduce_present` for the extent and for the centre) by one. ``dims`` must be 2 or 3;
+    :func:`reduce_present` for the size and for the centre) by one. ``dims`` must be 2 or 3;
     ``joints``: the centre joints (``None``: no centre is computed).
 
     Example:
         >>> import numpy as np
         >>> x = np.zeros((1, 1, 2, 3, 3), np.float32)
         >>> x[0, 0, :, 1] = [[1, 2, 3], [3, 2, 1]]
+        >>> x[0, 0, :, 2] = [[1, 5, 3], [3, 6, 1]]
         >>> s = scan_batch(x, np.array([2]), 3, [1])
-        >>> s.finite, s.extent.tolist(), s.centre.tolist()
-        (True, [2.0], [[2.0, 2.0, 2.0]])
+        >>> s.finite, s.size.tolist(), s.centre.tolist()
+        (True, [3.5], [[2.0, 2.0, 2.0]])
     """
     if dims not in (2, 3):
         raise ValueError(f"dims={dims!r}; scan_batch handles 2 or 3 coordinate dimensions")
@@ -980,16 +1007,13 @@ def scan_batch(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[i
     ints, low, high, sign = _key_type(work.dtype)
     finfo = np.finfo(work.dtype)
     expo = ints(((1 << finfo.nexp) - 1) << finfo.nmant)
-    hik, lok = np.zeros((n, 3), dtype=ints), np.zeros((n, 3), dtype=ints)
-    cnt, tcnt, bad = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_)
+    size, tcnt, bad = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_)
     idx = np.asarray([] if joints is None else list(joints), dtype=np.int64)
     total = np.zeros((n, dims))
-    _parallel(_scan, (work, work.view(ints), lens, dims, idx, hik, lok, cnt, total, tcnt, bad, low, high, sign, expo),
+    _parallel(_scan, (work, work.view(ints), lens, dims, idx, size, total, tcnt, bad, low, high, sign, expo),
               n, work.size)
-    with np.errstate(invalid="ignore", over="ignore"):        # non-finite input: the caller raises
-        extent, found = _extent_from_keys(hik, lok, cnt, dims, work.dtype)
     centre = None if joints is None else total / np.maximum(tcnt, 1.0)[:, None]
-    return BatchScan(not bool(bad.any()), extent, found, centre, None if joints is None else tcnt > 0)
+    return BatchScan(not bool(bad.any()), size, size > 0, centre, None if joints is None else tcnt > 0)
 
 
 def _key_type(dtype: np.dtype[Any]) -> tuple[Any, Any, Any, int]:
@@ -1000,55 +1024,29 @@ def _key_type(dtype: np.dtype[Any]) -> tuple[Any, Any, Any, int]:
     return ints, ints(info.min), ints(info.max), info.bits - 1
 
 
-def _extent_from_keys(hik: np.ndarray, lok: np.ndarray, cnt: np.ndarray, dims: int,
-                      dtype: np.dtype[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample extent ``max_d (hi_d - lo_d)`` (0 where no joint was present) from the order keys."""
-    hi, lo = _from_keys(hik[:, :dims], dtype), _from_keys(lok[:, :dims], dtype)
-    found = cnt > 0
-    return np.where(found, (hi - lo).max(axis=1), 0.0), found
-
-
-def _from_keys(keys: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """Invert the order keys of :func:`_extent_rows` (the map is its own inverse) back to floats."""
-    bits = keys.dtype.itemsize * 8
-    mag = np.array((1 << (bits - 1)) - 1, dtype=keys.dtype)
-    return np.asarray((keys ^ ((keys >> (bits - 1)) & mag)).view(dtype), dtype=np.float64)
-
-
 def reduce_present(x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None,
                    what: str) -> tuple[np.ndarray, np.ndarray]:
     """numba twin of ``skelaug.augment.base._reduce_present`` for NumPy input (one read of the joints used).
 
-    Returns the per-sample mean ``(N, D)`` (``what="mean"``) or extent ``(N,)`` (``"extent"``) of the
-    present joints in valid frames, and whether any joint was found ``(N,)``.
+    Returns the per-sample mean ``(N, D)`` (``what="mean"``) of the present joints in valid frames,
+    or the body size ``(N,)`` (``"size"``, ``dims <= 3``), and whether any was found ``(N,)``.
     """
     work = _work(x)
     lens = np.ascontiguousarray(lengths, dtype=np.int64)
     n = work.shape[0]
     idx = np.arange(work.shape[3], dtype=np.int64) if joints is None else np.asarray(list(joints), dtype=np.int64)
-    cnt = np.zeros(n)
     if what == "mean":
+        cnt = np.zeros(n)
         total = np.zeros((n, dims))
         _parallel(_mean, (work, lens, dims, idx, total, cnt), n, n * work.shape[1] * work.shape[2] * idx.size)
         return total / np.maximum(cnt, 1.0)[:, None], cnt > 0
+    if not 1 <= dims <= 3:
+        raise ValueError(f"dims={dims!r}; the body size is measured on 1 to 3 coordinate dimensions")
     sub = work if joints is None else np.ascontiguousarray(work[:, :, :, idx, :dims])
-    if dims <= 3:
-        ints, low, high, sign = _key_type(sub.dtype)
-        hik, lok = np.zeros((n, 3), dtype=ints), np.zeros((n, 3), dtype=ints)
-        _parallel(_extent, (sub.view(ints), lens, dims, hik, lok, cnt, low, high, sign), n, sub.size)
-        return _extent_from_keys(hik, lok, cnt, dims, sub.dtype)
-    hi, lo, cnt = _extent_slow(sub, lens, dims)
-    found = cnt > 0
-    return np.where(found, (hi - lo).max(axis=1), 0.0), found
-
-
-def _extent_slow(x: np.ndarray, lengths: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xc = x[..., :dims].astype(np.float64)
-    valid = np.arange(x.shape[2])[None, :] < lengths[:, None]
-    pres = np.any(xc != 0, axis=-1) & valid[:, None, :, None]
-    hi = np.where(pres[..., None], xc, -np.inf).max(axis=(1, 2, 3), initial=-np.inf)
-    lo = np.where(pres[..., None], xc, np.inf).min(axis=(1, 2, 3), initial=np.inf)
-    return hi, lo, pres.sum(axis=(1, 2, 3)).astype(np.float64)
+    ints, low, high, sign = _key_type(sub.dtype)
+    size = np.zeros(n)
+    _parallel(_size, (sub, sub.view(ints), lens, dims, size, low, high, sign), n, sub.size)
+    return size, size > 0
 
 
 backends.register_backend(backends.Backend(

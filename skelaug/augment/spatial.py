@@ -175,7 +175,8 @@ class RandomScale(Augmentation):
 
 
 class RandomTranslate(Augmentation):
-    """Translation by a fraction of the body size (the largest coordinate range of the clip).
+    """Translation by a fraction of the body size (one person's median extent in a frame, see
+    :meth:`~skelaug.augment.base.Context.extent`).
 
     Args:
         translate: Range of the shift per axis as a fraction of the body size; ``r`` means ``(-r, r)``.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skelaug.io._base import PathLike, SkeletonSequence
+from skelaug.io._base import PathLike, SkeletonSequence, atomic_write
 
 _VERSION = 1
 
@@ -64,7 +63,5 @@ def read_clips(
         flat = np.concatenate([x[0] for x in clips]) if clips else np.zeros((0, v, c), np.float32)
         offsets = np.cumsum([0] + [x.shape[1] for x in clips]).astype(np.int64)
         blob = np.frombuffer(json.dumps(sources).encode(), dtype=np.uint8)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, data=flat, offsets=offsets, sources=blob)
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda f: np.savez(f, data=flat, offsets=offsets, sources=blob))
     return clips, sources

@@ -1,13 +1,25 @@
-"""Dataset plumbing shared by every skelaug dataset: fixed-length sampling and reproducible streams.
+"""Dataset plumbing shared by every skelaug dataset: fixed-length sampling and item random streams.
 
-Seeding (why not the usual ``worker_init_fn``): the random stream an item's transform receives is a
-:class:`numpy.random.Generator` keyed by ``(seed, epoch, index)``. It does not depend on which worker
-loads the item or how many workers there are, so the same seed gives the same augmented items with
-``num_workers=0`` or ``8``, and a new epoch gives new draws. The epoch reaches the workers either
-through :meth:`ItemStream.set_epoch` (set before creating the DataLoader iterator; not seen by
-``persistent_workers``) or, robustly, inside each index: :class:`EpochSampler` yields
-``(index, epoch)`` keys that every skelaug dataset's ``__getitem__`` accepts. The epoch *order* comes
-from the sampler, seeded by ``(seed, epoch)``. No global random state is touched.
+Randomness contract. Each item's crop and ``transform`` draw from one
+:class:`numpy.random.Generator`, the item's *stream*:
+
+* **Default** (``seed=None``): the stream is seeded by one draw from torch's per-process generator
+  when the item is loaded, exactly as torch's own transforms draw. With a plain ``DataLoader`` every
+  epoch and every worker get new augmentations (torch seeds each worker with ``base_seed +
+  worker_id`` and draws ``base_seed`` anew for each epoch; ``persistent_workers=True`` workers just
+  continue their streams), and a run is reproducible bit for bit from torch's seed
+  (``torch.manual_seed`` before the loop, or ``DataLoader(generator=...)`` when ``num_workers > 0``),
+  with fork or spawn workers. The draws depend on which worker loads an item, so runs with
+  different ``num_workers`` differ (as with torch's transforms).
+* **Exact control** (``seed=<int>``): the stream of item ``index`` in epoch ``e`` is
+  ``default_rng([seed, e, index])``, independent of torch, of the worker that loads the item and of
+  the number of workers. The epoch reaches the workers through :meth:`ItemStream.set_epoch` (set
+  before creating the DataLoader iterator; not seen by ``persistent_workers``) or, robustly, inside
+  each index: :class:`EpochSampler` yields ``(index, epoch)`` keys that every skelaug dataset's
+  ``__getitem__`` accepts. Without either, every epoch repeats epoch 0's draws.
+
+The epoch *order* of :class:`EpochSampler` is seeded by ``(seed, epoch)``. No global random state is
+touched.
 
 Example:
     >>> import numpy as np
@@ -39,24 +51,35 @@ def _check_int(name: str, value: Any, lo: int) -> int:
     return int(value)
 
 
+def _torch_stream() -> np.random.Generator:
+    """A generator seeded by one draw from torch's default CPU generator (as
+    :func:`skelaug.augment.torch_stream`, without importing the augmentations)."""
+    return np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+
+
 class ItemStream:
-    """Per-item random streams and transform application for a dataset.
+    """Per-item random streams and transform application for a dataset (see the module docstring).
 
     Args:
         transform: ``None`` or a callable ``transform(x, length, generator)`` returning ``(x, length)``
-            (the skelaug augmentation call convention) or just ``x``. ``x`` is a fresh ``(M, T, V, C)``
-            float32 array (the dataset's own data is never handed out).
-        seed: Base seed of the streams.
+            (the skelaug augmentation call convention), just ``x``, or a tuple of views
+            ``((x1, length1), (x2, length2), ...)`` as :class:`~skelaug.augment.MultiView` returns.
+            ``x`` is a fresh ``(M, T, V, C)`` float32 array (the dataset's own data is never handed
+            out).
+        seed: ``None`` (default): streams drawn from torch's per-process generator (new every epoch
+            and worker, reproducible from torch's seed). An int: streams keyed by
+            ``(seed, epoch, index)``, with the epoch from :meth:`set_epoch` or :class:`EpochSampler`.
     """
 
-    def __init__(self, transform: Any = None, seed: int = 0) -> None:
+    def __init__(self, transform: Any = None, seed: int | None = None) -> None:
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
         self.transform = transform
-        self.seed = _check_int("seed", seed, 0)
+        self.seed = None if seed is None else _check_int("seed", seed, 0)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Select the epoch of keyed streams (``seed`` given); torch-drawn streams need no epoch."""
         self.epoch = _check_int("epoch", epoch, 0)
 
     def resolve(self, key: Any, n: int) -> tuple[int, int]:
@@ -80,7 +103,10 @@ class ItemStream:
         return i, epoch
 
     def generator(self, index: int, epoch: int) -> np.random.Generator:
-        """The stream of item ``index`` in ``epoch``: ``default_rng([seed, epoch, index])``."""
+        """The stream of item ``index`` in ``epoch``: ``default_rng([seed, epoch, index])`` when the
+        stream has a seed, else a new generator seeded from torch's per-process generator."""
+        if self.seed is None:
+            return _torch_stream()
         return np.random.default_rng([self.seed, epoch, index])
 
     def apply(
@@ -90,23 +116,35 @@ class ItemStream:
         index: int,
         epoch: int,
         generator: np.random.Generator | None = None,
-    ) -> tuple[Any, int]:
+    ) -> tuple[Any, Any]:
         """Run the transform (if any) on a copy of ``x``; returns ``(x, length)``.
 
         ``generator`` defaults to :meth:`generator` ``(index, epoch)``; pass one to continue a stream
-        already used (e.g. by a random crop).
+        already used (e.g. by a random crop). A transform that returns views (a tuple of ``(x, length)``
+        pairs, as :class:`~skelaug.augment.MultiView` does) gives a tuple of views and a tuple of
+        lengths.
         """
         x = np.array(x, dtype=np.float32, copy=True)
         if self.transform is None:
             return x, length
         g = self.generator(index, epoch) if generator is None else generator
         out = self.transform(x, length, g)
+        if isinstance(out, tuple) and out and all(isinstance(o, tuple) and len(o) == 2 for o in out):
+            return tuple(o[0] for o in out), tuple(_int_length(o[1]) for o in out)
         if isinstance(out, tuple):
             y, new_len = out
-            if isinstance(new_len, torch.Tensor):
-                new_len = new_len.detach().cpu().numpy()
-            return y, int(np.asarray(new_len).reshape(-1)[0])
+            return y, _int_length(new_len)
         return out, length
+
+
+def _int_length(length: Any) -> int:
+    if isinstance(length, torch.Tensor):
+        length = length.detach().cpu().numpy()
+    return int(np.asarray(length).reshape(-1)[0])
+
+
+def _as_tensor(x: Any) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
 
 class EpochSampler(torch.utils.data.Sampler[tuple[int, int]]):
@@ -183,7 +221,10 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
     :meth:`meta` (extra item fields), and set ``labels`` (int64 ``(N,)``), ``class_names`` and
     ``layout``. Items are dicts: ``data`` float32 tensor ``(M, T, V, C)`` with ``T = num_frames``
     (cropped by ``sampling`` or zero-padded; persons padded/cut to ``max_persons``), ``length`` (valid
-    frames after cropping and transform), ``label``, ``index`` and the subclass's fields.
+    frames after cropping and transform), ``label``, ``index`` and the subclass's fields. With a
+    multi-view transform (:class:`~skelaug.augment.MultiView`), ``data`` is a tuple of ``views``
+    tensors ``(M, T, V, C)`` and ``length`` a tuple of ``views`` ints; the default ``collate_fn``
+    turns them into lists of ``(B, M, T, V, C)`` tensors and ``(B,)`` lengths, one per view.
 
     Args:
         num_frames: Fixed length ``T``.
@@ -191,7 +232,11 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
         sampling: Crop position for clips longer than ``T``: ``"centre"``, ``"start"`` or ``"random"``
             (drawn from the item's stream, so it is reproducible too).
         transform: ``transform(x, length, generator) -> (x, length)`` (see :class:`ItemStream`).
-        seed: Base seed of the item streams.
+        seed: ``None`` (default): each item's stream is drawn from torch's per-process generator,
+            so every epoch and worker get new augmentations with a plain ``DataLoader`` and
+            ``torch.manual_seed`` reproduces a run. An int: streams keyed by ``(seed, epoch,
+            index)`` for exact control, identical for any number of workers; then call
+            :meth:`set_epoch` each epoch or feed :class:`EpochSampler` keys.
     """
 
     labels: NDArray[np.int64]
@@ -205,7 +250,7 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
         max_persons: int,
         sampling: str = "centre",
         transform: Any = None,
-        seed: int = 0,
+        seed: int | None = None,
     ) -> None:
         self.num_frames = _check_int("num_frames", num_frames, 1)
         self.max_persons = _check_int("max_persons", max_persons, 1)
@@ -219,7 +264,9 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
         return len(self.labels)
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch of the item streams (or use :class:`EpochSampler` keys)."""
+        """Select the epoch of keyed item streams (``seed`` given; or use :class:`EpochSampler` keys).
+
+        Unseeded datasets draw new streams every epoch without it (the call is then harmless)."""
         self._stream.set_epoch(epoch)
 
     def load(self, index: int) -> tuple[NDArray[np.float32], int]:
@@ -236,16 +283,16 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
             y = np.zeros((self.max_persons, *x.shape[1:]), dtype=np.float32)
             y[: min(m, self.max_persons)] = x[: self.max_persons]
             x = y
-        g = self._stream.generator(index, epoch)
+        # a stream only where something draws from it (an unseeded one would advance torch's generator)
+        g = self._stream.generator(index, epoch) \
+            if self.sampling == "random" or self._stream.transform is not None else None
         mode: Literal["start", "centre", "random"] = self.sampling  # type: ignore[assignment]
         x, length = fixed_length(x, length, self.num_frames, mode=mode, generator=g)
         x, length = self._stream.apply(x, length, index, epoch, generator=g)
-        data = (
-            x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-        )
+        data = tuple(_as_tensor(v) for v in x) if isinstance(x, tuple) else _as_tensor(x)
         return {
             "data": data,
-            "length": int(length),
+            "length": length if isinstance(length, tuple) else int(length),
             "label": int(self.labels[index]),
             "index": index,
             **self.meta(index),

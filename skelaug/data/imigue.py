@@ -424,7 +424,7 @@ class IMiGUEDataset(ClipDataset):
         max_persons: int = 1,
         sampling: str = "centre",
         transform: Any = None,
-        seed: int = 0,
+        seed: int | None = None,
         cache_dir: PathLike | None = None,
     ) -> None:
         super().__init__(

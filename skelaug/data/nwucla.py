@@ -87,7 +87,7 @@ class NWUCLA(ClipDataset):
         max_persons: int = 1,
         sampling: str = "centre",
         transform: Any = None,
-        seed: int = 0,
+        seed: int | None = None,
     ) -> None:
         super().__init__(
             num_frames=num_frames, max_persons=max_persons, sampling=sampling, transform=transform, seed=seed

@@ -1119,10 +1119,13 @@ class SyntheticMGDataset(ClipDataset):
     Items are dicts (see :class:`skelaug.data.datasets.ClipDataset`): ``data`` float32 tensor
     ``(1, T, V, C)``, ``length``, ``label``, ``subject`` and ``index``. With ``transform``, each item
     is transformed as ``transform(x, length, generator) -> (x, length)`` (skelaug augmentations have
-    this signature; a plain ``x -> x`` result is also accepted) with a
-    :class:`numpy.random.Generator` keyed by ``(transform_seed, epoch, index)``: the same for any
-    number of DataLoader workers. Call :meth:`set_epoch` each epoch, or feed the indices from
-    :class:`skelaug.data.EpochSampler`.
+    this signature; a plain ``x -> x`` result and :class:`~skelaug.augment.MultiView`'s tuple of
+    views are also accepted) with a :class:`numpy.random.Generator`: by default drawn from torch's
+    per-process generator, so a plain ``DataLoader`` gives new augmentations every epoch and worker
+    and ``torch.manual_seed`` reproduces a run; with ``transform_seed=<int>``, keyed by
+    ``(transform_seed, epoch, index)`` (the same for any number of workers): then call
+    :meth:`set_epoch` each epoch, or feed the indices from :class:`skelaug.data.EpochSampler`. See
+    :mod:`skelaug.data.datasets` for the contract.
 
     Example:
         >>> from skelaug.data.synthetic import SyntheticMGDataset
@@ -1138,7 +1141,7 @@ class SyntheticMGDataset(ClipDataset):
         layout: str = "imigue22",
         *,
         transform: Any = None,
-        transform_seed: int = 0,
+        transform_seed: int | None = None,
         num_frames: int = 64,
         **kwargs: Any,
     ) -> None:

@@ -7,25 +7,32 @@
 Channel convention: the first ``D`` channels are the layout's coordinates; formats with a per-joint
 confidence append it as the last channel (also given as ``.confidence`` ``(M, T, V)``):
 
-=================  ===============  ===================================  ===
-format             layout           channels                             fps
-=================  ===============  ===================================  ===
-``ntu_skeleton``   ``ntu25``        x, y, z (m), tracking (0 / 0.5 / 1)  30
-``ntu_npy``        ``ntu25``        x, y, z                              30
-``openpose_*``     by count         x, y (px), score                     --
-``kinetics_json``  ``openpose18``   x, y (normalised), score             30
-``mediapipe_csv``  ``mediapipe33``  x, y (normalised), z, visibility     --
-``kinect_v2_csv``  ``ntu25``        x, y, z (m), tracking (0 / 0.5 / 1)  30
-``smg_csv``        ``ntu25``        x, y, z (m)                          30
-``coco_json``      ``coco17``       x, y (px), v / 2                     --
-iMiGUE (OpenPose)  ``imigue22``     x, y (px), score                     25
-``nwucla_json``    ``kinect20``     x, y, z (m)                          --
-``utd_mhad_mat``   ``kinect20``     x, y, z (m)                          30
-=================  ===============  ===================================  ===
+=================  ==================  ===================================  ===
+format             layout              channels                             fps
+=================  ==================  ===================================  ===
+``ntu_skeleton``   ``ntu25``           x, y, z (m), tracking (0 / 0.5 / 1)  30
+``ntu_npy``        ``ntu25``           x, y, z                              30
+``openpose_*``     by count            x, y (px), score                     --
+``kinetics_json``  ``openpose18``      x, y (normalised), score             30
+``mediapipe_csv``  ``mediapipe33``     x, y (normalised), z, visibility     --
+(no ``z`` column)  ``mediapipe33_2d``  x, y (normalised), visibility        --
+``kinect_v2_csv``  ``ntu25``           x, y, z (m), tracking (0 / 0.5 / 1)  30
+``smg_csv``        ``ntu25``           x, y, z (m)                          30
+``coco_json``      by keypoint names   x, y (px), v / 2                     --
+                   (``coco17``,
+                   ``posetrack18``)
+``skelaug_npz``    as saved            as saved                             kept
+iMiGUE (OpenPose)  ``imigue22``        x, y (px), score                     25
+``nwucla_json``    ``kinect20``        x, y, z (m)                          --
+``utd_mhad_mat``   ``kinect20``        x, y, z (m)                          30
+=================  ==================  ===================================  ===
 
 Missing joints are all-zero coordinates. Malformed files raise :class:`SkeletonFormatError` (a
 ``ValueError``) naming the file and the line or frame; whatever a reader fills in or drops is
-counted in ``.counts``.
+counted in ``.counts``. A file no reader recognises gets an error saying what is wrong with it: an
+empty file, invalid JSON at a line and column (and whether the file ends inside the JSON), JSON of
+an unknown structure, compressed or binary content, or the first line and which readers claim the
+file-name ending.
 
 Example:
     >>> import numpy as np, skelaug.io as sio
@@ -39,6 +46,7 @@ from skelaug.io import (  # noqa: F401  (registers readers)
     kinect,
     kinetics,
     mediapipe,
+    npz,
     ntu,
     nwucla,
     openpose,
@@ -54,11 +62,12 @@ from skelaug.io._base import (
     read,
     register_reader,
 )
-from skelaug.io.coco import read_coco_json
+from skelaug.io.coco import read_coco_json, read_coco_videos
 from skelaug.io.convert import PysklData, load_pyskl, load_stgcn, save_pyskl, save_stgcn, to_stgcn_sample
 from skelaug.io.imigue import (
     IMIGUE_CLASSES,
     IMiGUELabel,
+    IMiGUERawLabel,
     LabelledClip,
     cut_clips,
     openpose_to_imigue22,
@@ -69,6 +78,7 @@ from skelaug.io.imigue import (
 from skelaug.io.kinect import read_kinect_csv
 from skelaug.io.kinetics import read_kinetics_json
 from skelaug.io.mediapipe import read_mediapipe_csv
+from skelaug.io.npz import read_npz, save_npz
 from skelaug.io.ntu import read_ntu_npy, read_ntu_skeleton
 from skelaug.io.nwucla import NWUCLA_CLASSES, nwucla_name_fields, read_nwucla_json
 from skelaug.io.openpose import parse_openpose_frame, read_openpose
@@ -81,6 +91,7 @@ __all__ = [
     "NWUCLA_CLASSES",
     "UTD_MHAD_CLASSES",
     "IMiGUELabel",
+    "IMiGUERawLabel",
     "LabelledClip",
     "PysklData",
     "ReaderInfo",
@@ -97,12 +108,14 @@ __all__ = [
     "parse_openpose_frame",
     "read",
     "read_coco_json",
+    "read_coco_videos",
     "read_imigue_labels",
     "read_imigue_raw_labels",
     "read_imigue_skeleton",
     "read_kinect_csv",
     "read_kinetics_json",
     "read_mediapipe_csv",
+    "read_npz",
     "read_ntu_npy",
     "read_ntu_skeleton",
     "read_nwucla_json",
@@ -111,6 +124,7 @@ __all__ = [
     "read_smg_labels",
     "read_utd_mhad_mat",
     "register_reader",
+    "save_npz",
     "save_pyskl",
     "save_stgcn",
     "select_people",

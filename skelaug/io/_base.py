@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -244,6 +246,9 @@ def detect_format(path: PathLike) -> str:
     for r in _READERS.values():
         if r not in by_ext and r.sniff is not None and not r.directory and r.sniff(p, head):
             return r.name
+    what, line, broken = _diagnose(p, head, [r.name for r in by_ext])
+    if broken:
+        raise SkeletonFormatError(p, what, line=line)
     hint = ""
     if head.lstrip().lower().startswith(b"video_id,label_id"):
         hint = " This is an iMiGUE label file: read it with skelaug.io.read_imigue_labels."
@@ -253,9 +258,74 @@ def detect_format(path: PathLike) -> str:
         hint = " A pyskl annotation pickle holds many clips: load it with skelaug.io.load_pyskl."
     raise SkeletonFormatError(
         p,
-        f"unknown skeleton format (ending {p.suffix!r}); known formats: "
-        f"{', '.join(_READERS)}; pass format= explicitly.{hint}",
+        f"{what}; no skeleton format recognises it (known formats: {', '.join(_READERS)}; "
+        f"pass format= to choose one).{hint}",
+        line=line,
     )
+
+
+def json_error_message(e: json.JSONDecodeError) -> str:
+    """``invalid JSON (<what>, column <c>)``, saying so when the text ends inside the JSON (a truncated file)."""
+    rest = e.doc[e.pos :].rstrip()
+    cut = e.pos >= len(e.doc.rstrip()) - 1 or (e.msg.startswith("Unterminated") and "\n" not in rest)
+    return f"invalid JSON ({e.msg}, column {e.colno})" + (
+        ": the file ends in the middle of the JSON (truncated?)" if cut else ""
+    )
+
+
+_MAGIC = {
+    b"\x1f\x8b": "gzip-compressed data (decompress it first; an OpenPose archive should end in .tar.gz)",
+    b"PK\x03\x04": "a zip archive (extract it first)",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed data (decompress it first)",
+    b"\xfd7zXZ": "xz-compressed data (decompress it first; an OpenPose archive should end in .tar.xz)",
+    b"\x80": "a Python pickle",
+    b"\x93NUMPY": "a NumPy .npy array",
+    b"\x89HDF": "an HDF5 file",
+    b"MATLAB": "a MATLAB .mat file",
+}
+
+
+def _diagnose(path: Path, head: bytes, claimed_by: list[str]) -> tuple[str, int | None, bool]:
+    """What is wrong with a file no reader recognises: ``(message, line or None, broken)``.
+
+    ``broken``: the file itself is damaged (empty, only white space, invalid JSON), whatever its format.
+    Otherwise the message describes the content: JSON of an unknown structure, binary content of a known
+    kind, or the first line, and which readers the file-name ending belongs to.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file (0 bytes)", None, True
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not body and size <= len(head):
+        return f"the file holds only white space ({size} bytes)", None, True
+    ending = f"the ending {path.suffix!r} belongs to {', '.join(claimed_by)}, but " if claimed_by else ""
+    if body[:1] in (b"{", b"[") or path.name.lower().endswith(".json"):
+        try:
+            obj = json.loads(path.read_bytes())
+        except json.JSONDecodeError as e:
+            return json_error_message(e), e.lineno, True
+        except UnicodeDecodeError as e:
+            return f"{ending}the content is not UTF-8 text ({e.reason} at byte {e.start})", None, False
+        if isinstance(obj, dict):
+            found = f"an object with keys {sorted(obj)[:12]}"
+        else:
+            found = f"a JSON {type(obj).__name__}" + (f" of {len(obj)} items" if isinstance(obj, list) else "")
+        return (
+            f"valid JSON, but {found} is not a pose file skelaug knows (COCO-style: 'annotations' / 'images'; "
+            f"OpenPose: 'people'; Kinetics-skeleton: 'data' with 'skeleton'; NW-UCLA: 'skeletons')",
+            None,
+            False,
+        )
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return f"{ending}the content is {kind}", None, False
+    if b"\x00" in head[:4096]:
+        return f"{ending}the content is binary (starts with {head[:8]!r})", None, False
+    first = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
+    shown = first if len(first) <= 80 else first[:77] + "..."
+    if ending:
+        return f"{ending}the content does not match it (first line: {shown!r})", None, False
+    return f"the first line is {shown!r}", None, False
 
 
 # ---------------------------------------------------------------------------------- cache
@@ -281,9 +351,24 @@ def _save_cache(file: Path, seq: SkeletonSequence) -> None:
         "source": seq.source,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, default=_jsonable).encode(), dtype=np.uint8)
-    tmp = file.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, file)
+    atomic_write(file, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write(file: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write ``file`` through ``write(f)`` under a private temporary name, then rename it into place.
+
+    Several processes (DataLoader workers, concurrent runs) may write the same cache file at once:
+    each uses its own temporary name, and the rename is atomic, so readers see either no file or a
+    complete one, never a partial write.
+    """
+    tmp = file.with_name(f"{file.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, file)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _jsonable(o: Any) -> Any:
@@ -351,6 +436,8 @@ def read(
         ((1, 2, 25, 4), 'ntu25', 30.0, ('x', 'y', 'z', 'tracking'))
     """
     p = Path(path)
+    if format is not None and p.is_file() and p.stat().st_size == 0:
+        raise SkeletonFormatError(p, f"empty file (0 bytes); there is nothing to read as format={format!r}")
     name = detect_format(p) if format is None else format
     if name not in _READERS:
         raise ValueError(f"format={format!r} is unknown; known formats: {', '.join(_READERS)}")
@@ -360,8 +447,12 @@ def read(
         cdir.mkdir(parents=True, exist_ok=True)
         cache_file = _cache_file(cdir, p, name, options)
         if cache_file.exists():
-            seq = _load_cache(cache_file)
-            return _finish(seq, max_persons, select, fps)
+            try:
+                seq = _load_cache(cache_file)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                pass                                   # damaged (e.g. disk full): parse and rewrite it
+            else:
+                return _finish(seq, max_persons, select, fps)
     seq = _READERS[name].func(p, **options)
     if cache_file is not None:
         _save_cache(cache_file, seq)

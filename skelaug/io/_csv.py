@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -9,13 +11,44 @@ from numpy.typing import NDArray
 
 from skelaug.io._base import SkeletonFormatError
 
-__all__ = ["numbered_lines", "parse_numeric"]
+__all__ = ["find_column", "norm_name", "numbered_lines", "parse_numeric", "split_header"]
 
 
 def numbered_lines(path: Path) -> list[tuple[int, str]]:
     """Non-blank lines with their 1-based line numbers (CRLF, LF and a UTF-8 BOM handled)."""
     text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
     return [(i + 1, ln) for i, ln in enumerate(text.splitlines()) if ln.strip()]
+
+
+_SEPARATORS = re.compile(r"[\s_\-.]+")
+
+
+def norm_name(name: str) -> str:
+    """A column name as CSV readers compare it: lower case, without ``_``, ``-``, ``.``, spaces and quotes.
+
+    So ``LandmarkID``, ``landmark_id``, ``Landmark-ID`` and ``"landmark id"`` are one name.
+
+    Example:
+        >>> norm_name(" Landmark_ID "), norm_name("frame-idx"), norm_name('"L0.x"')
+        ('landmarkid', 'frameidx', 'l0x')
+    """
+    return _SEPARATORS.sub("", name.strip().strip('"').strip("'").lower())
+
+
+def split_header(line: str, delimiter: str = ",") -> list[str]:
+    """Header fields, stripped of spaces and surrounding quotes (the names as the file spells them)."""
+    return [h.strip().strip('"').strip("'").strip() for h in line.split(delimiter)]
+
+
+def find_column(header: Sequence[str], names: Iterable[str]) -> int | None:
+    """Index of the first header field whose :func:`norm_name` is one of ``names`` (compared normalised).
+
+    Example:
+        >>> find_column(["Frame", "LandmarkID", "X", "Y"], ("landmark", "landmark_id"))
+        1
+    """
+    want = {norm_name(n) for n in names}
+    return next((i for i, h in enumerate(header) if norm_name(h) in want), None)
 
 
 def parse_numeric(

@@ -29,7 +29,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,7 @@ __all__ = [
     "IMIGUE_CLASSES",
     "IMIGUE_FPS",
     "IMiGUELabel",
+    "IMiGUERawLabel",
     "LabelledClip",
     "cut_clips",
     "imigue22_from_openpose_indices",
@@ -199,11 +200,47 @@ def _win(v: str, p: Path, line: int) -> bool:
     raise SkeletonFormatError(p, f"win_or_lose is {v!r}; expected Win or Lose", line=line)
 
 
-def read_imigue_raw_labels(path: PathLike, fps: float = IMIGUE_FPS) -> list[tuple[int, int, int]]:
+class IMiGUERawLabel(NamedTuple):
+    """One segment of a raw per-video label file: a ``(start_frame, end_frame, mg_class)`` tuple.
+
+    It has the attributes :func:`cut_clips` reads (``start_frame``, ``end_frame``, both inclusive) and
+    the ``label`` / ``num_frames`` of :class:`IMiGUELabel`; it still compares equal to the plain tuple.
+    """
+
+    start_frame: int
+    end_frame: int
+    mg_class: int
+
+    @property
+    def label(self) -> int:
+        """0-based class index (``mg_class - 1``; 31 = illustrative, non-MG)."""
+        return self.mg_class - 1
+
+    @property
+    def num_frames(self) -> int:
+        """``end_frame - start_frame + 1``."""
+        return self.end_frame - self.start_frame + 1
+
+
+def read_imigue_raw_labels(path: PathLike, fps: float = IMIGUE_FPS) -> list[IMiGUERawLabel]:
     """Read a raw per-video label file (``Label/raw/<video>.txt``: tab-separated ``start_sec end_sec class``).
 
-    Returns ``(start_frame, end_frame, mg_class)`` with ``frame = floor(fps * seconds)`` (the rule the
-    released CSV follows) and class 99 mapped to 32.
+    Returns :class:`IMiGUERawLabel` ``(start_frame, end_frame, mg_class)`` records with
+    ``frame = floor(fps * seconds)`` (the rule the released CSV follows) and class 99 mapped to 32. Like
+    :func:`read_imigue_labels` they feed :func:`cut_clips` directly (the file is one video's, so there
+    is no ``video`` to filter on).
+
+    Example:
+        >>> import os, tempfile, numpy as np
+        >>> from skelaug.io import SkeletonSequence
+        >>> path = os.path.join(tempfile.mkdtemp(), "298.txt")
+        >>> _ = open(path, "w").write("0.5\\t1.0\\t4\\n2.0\\t2.2\\t99\\n")
+        >>> labels = read_imigue_raw_labels(path)
+        >>> labels[1], labels[1].label
+        (IMiGUERawLabel(start_frame=50, end_frame=55, mg_class=32), 31)
+        >>> video = SkeletonSequence(np.zeros((1, 100, 22, 3), np.float32), "imigue22")
+        >>> [c.data.shape[1] for c in cut_clips(video, labels)]
+        [14, 6]
     """
     p = Path(path)
     out = []
@@ -219,7 +256,9 @@ def read_imigue_raw_labels(path: PathLike, fps: float = IMIGUE_FPS) -> list[tupl
             a, b, c = float(f[0]), float(f[1]), int(f[2])
         except ValueError:
             raise SkeletonFormatError(p, f"malformed values {f}", line=lineno) from None
-        out.append((math.floor(a * fps), math.floor(b * fps), 32 if c == 99 else c))
+        if b < a or a < 0:
+            raise SkeletonFormatError(p, f"segment {a}..{b} s is empty or negative", line=lineno)
+        out.append(IMiGUERawLabel(math.floor(a * fps), math.floor(b * fps), 32 if c == 99 else c))
     return out
 
 
@@ -314,16 +353,22 @@ def cut_clips(
     Args:
         seq: The whole video.
         labels: Records with ``start_frame`` and ``end_frame`` (:class:`IMiGUELabel`,
-            :class:`skelaug.io.smg.SMGLabel`, ...).
+            :class:`IMiGUERawLabel`, :class:`skelaug.io.smg.SMGLabel`, ...).
         video: Keep only labels whose ``video`` attribute equals this.
 
     Raises:
+        TypeError: a label lacks ``start_frame`` / ``end_frame``.
         ValueError: a segment reaches past the end of the sequence (naming it).
     """
     out = []
-    for lab in labels:
+    for i, lab in enumerate(labels):
         if video is not None and getattr(lab, "video", video) != video:
             continue
+        if not (hasattr(lab, "start_frame") and hasattr(lab, "end_frame")):
+            raise TypeError(
+                f"labels[{i}] is {type(lab).__name__} {lab!r}; cut_clips needs records with start_frame and "
+                f"end_frame attributes (read_imigue_labels, read_imigue_raw_labels, read_smg_labels)"
+            )
         a, b = int(lab.start_frame), int(lab.end_frame)
         if b >= seq.num_frames:
             raise ValueError(

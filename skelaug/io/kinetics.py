@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from skelaug.io._base import SkeletonFormatError, SkeletonSequence, register_reader
+from skelaug.io._base import SkeletonFormatError, SkeletonSequence, json_error_message, register_reader
 from skelaug.io.openpose import OPENPOSE_LAYOUTS
 from skelaug.io.people import assemble_tracks, track_people
 
@@ -30,7 +30,7 @@ __all__ = ["read_kinetics_json"]
 
 
 def _json_error(path: Path, e: json.JSONDecodeError) -> SkeletonFormatError:
-    return SkeletonFormatError(path, f"invalid JSON ({e.msg}, column {e.colno})", line=e.lineno)
+    return SkeletonFormatError(path, json_error_message(e), line=e.lineno)
 
 
 def read_kinetics_json(

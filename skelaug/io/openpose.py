@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skelaug.io._base import SkeletonFormatError, SkeletonSequence, register_reader
+from skelaug.io._base import SkeletonFormatError, SkeletonSequence, json_error_message, register_reader
 from skelaug.io.people import assemble_tracks, track_people
 
 __all__ = ["OPENPOSE_LAYOUTS", "parse_openpose_frame", "read_openpose"]
@@ -176,9 +176,10 @@ def read_openpose(
     for where, raw in items:
         try:
             obj = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            line = getattr(e, "lineno", None)
-            raise SkeletonFormatError(where, f"invalid JSON ({getattr(e, 'msg', e)})", line=line) from None
+        except json.JSONDecodeError as e:
+            raise SkeletonFormatError(where, json_error_message(e), line=e.lineno) from None
+        except UnicodeDecodeError as e:
+            raise SkeletonFormatError(where, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
         numbered.append((_frame_number(where), where, parse_openpose_frame(obj, where)))
     if not numbered:
         raise SkeletonFormatError(path, "no OpenPose *.json frame files found")
@@ -255,7 +256,16 @@ def _sniff_json_frame(path: Path, head: bytes) -> bool:
 
 
 def _sniff_dir(path: Path, head: bytes) -> bool:
-    return any(p.name.endswith(".json") for p in path.iterdir())
+    """A folder of OpenPose frames: ``*_keypoints.json`` files, or ``.json`` files holding ``"people"``
+    (a folder of other JSON files, e.g. one COCO or Kinetics file per clip, is not one clip)."""
+    files = sorted(p for p in path.iterdir() if p.name.endswith(".json") and p.is_file())
+    if any(p.name.endswith("_keypoints.json") for p in files):
+        return True
+    for f in files[:3]:
+        with open(f, "rb") as fh:
+            if b'"people"' in fh.read(65536):
+                return True
+    return False
 
 
 def _sniff_tar(path: Path, head: bytes) -> bool:

@@ -147,3 +147,27 @@ def test_layout_validation():
     d["bones"] = d["bones"] + [[1, 2]]
     with pytest.raises(ValueError, match="two parents"):
         layouts.SkeletonLayout.from_dict(d)
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_stgcn_layout_input_points_to_from_stgcn(m):
+    """(N, C, T, V, M) read as (N, M, T, V, C) has C=M channels: the error names the likely transposition."""
+    from skelaug.tensors import from_stgcn
+
+    stgcn = np.random.default_rng(0).normal(size=(2, 3, 8, 25, m)).astype(np.float32)
+    with pytest.raises(ValueError, match=rf"C={m} channels.*ST-GCN-style \(N, C, T, V, M\).*C=3.*"
+                                         rf"M={m} persons.*from_stgcn\(x\)"):
+        A.RandomRotate(layout="ntu25")(stgcn)
+    if m == 1:                                          # no layout: the 'how many coordinates' error
+        with pytest.raises(ValueError, match=r"C=1 channels.*no layout.*from_stgcn\(x\)"):
+            A.RandomRotate()(stgcn)
+    with pytest.raises(ValueError, match=r"\(C, T, V, M\).*from_stgcn\(x\[None\]\)\[0\]"):
+        A.RandomRotate(layout="ntu25")(stgcn[0])
+    y = A.RandomRotate(layout="ntu25")(from_stgcn(stgcn), generator=0)      # the fix it names works
+    assert y.shape == (2, m, 8, 25, 3)
+
+
+def test_channel_error_without_stgcn_shape_has_no_hint():
+    with pytest.raises(ValueError) as err:
+        A.RandomRotate(layout="ntu25")(x5(c=2))
+    assert "from_stgcn" not in str(err.value)

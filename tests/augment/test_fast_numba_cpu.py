@@ -138,7 +138,7 @@ def test_results_do_not_depend_on_threads_or_chunking(monkeypatch):
     x, lengths = random_batch(rng, 7, 2, 9, 6, 3, 3, np.float32)
     ops = random_program(rng, 7, 9, 6, 3, 6, tuple(k for k in KINDS if k != "mix"))
     first = numba_cpu.run_program(x, lengths, 3, ops)
-    stats = [numba_cpu.reduce_present(x, lengths, 3, None, w)[0] for w in ("mean", "extent")]
+    stats = [numba_cpu.reduce_present(x, lengths, 3, None, w)[0] for w in ("mean", "size")]
     monkeypatch.setattr(config, "CPU_PARALLEL_MIN_WORK", 0)              # split even this small batch
     before = numba.get_num_threads()
     try:
@@ -146,7 +146,7 @@ def test_results_do_not_depend_on_threads_or_chunking(monkeypatch):
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             monkeypatch.setattr(config, "CPU_CHUNKS_PER_THREAD", per)
             np.testing.assert_array_equal(numba_cpu.run_program(x, lengths, 3, ops), first)
-            for w, want in zip(("mean", "extent"), stats, strict=True):
+            for w, want in zip(("mean", "size"), stats, strict=True):
                 np.testing.assert_array_equal(numba_cpu.reduce_present(x, lengths, 3, None, w)[0], want)
     finally:
         numba.set_num_threads(before)
@@ -229,10 +229,12 @@ def test_polynomial_log_and_cos_cover_their_whole_domain():
 
 
 # ------------------------------------------------------------------------------ batch statistics
-@given(batch=batches, seed=st.integers(0, 2**32 - 1), what=st.sampled_from(["mean", "extent"]),
+@given(batch=batches, seed=st.integers(0, 2**32 - 1), what=st.sampled_from(["mean", "size"]),
        subset=st.booleans())
 def test_batch_statistics_match_numpy(batch, seed, what, subset):
     n, m, t, v, dims, extra, dtype, _ = batch
+    if what == "size":                                  # a body size is measured on 1 to 3 coordinates
+        dims = min(dims, 3)
     rng = np.random.default_rng(seed)
     x, lengths = random_batch(rng, n, m, t, v, dims + extra, dims, dtype, missing=0.4)
     joints = sorted(rng.choice(v, size=2, replace=False).tolist()) if subset else None
@@ -250,7 +252,7 @@ def test_batch_statistics_match_numpy(batch, seed, what, subset):
 
 @given(batch=batches, seed=st.integers(0, 2**32 - 1), subset=st.sampled_from([None, 0, 1, 2]))
 def test_one_pass_scan_matches_the_separate_statistics(batch, seed, subset):
-    """scan_batch = check_finite + reduce_present(extent) + reduce_present(mean of the centre joints),
+    """scan_batch = check_finite + reduce_present(size) + reduce_present(mean of the centre joints),
     bit for bit, whatever the shapes, dtypes, channels and missing joints (oracle: the NumPy path)."""
     n, m, t, v, dims, extra, dtype, contiguous = batch
     if dims not in (2, 3):
@@ -262,15 +264,15 @@ def test_one_pass_scan_matches_the_separate_statistics(batch, seed, subset):
     fast = backends.numpy_reducer
     backends.numpy_reducer = None
     try:
-        ext, ext_found = _reduce_present(x, lengths, dims, None, "extent")
+        ext, ext_found = _reduce_present(x, lengths, dims, None, "size")
         if joints is not None:
             cen, cen_found = _reduce_present(x, lengths, dims, joints, "mean")
     finally:
         backends.numpy_reducer = fast
     assert got.finite
-    np.testing.assert_array_equal(got.extent_found, ext_found)
-    np.testing.assert_allclose(got.extent, ext, rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(got.extent, numba_cpu.reduce_present(x, lengths, dims, None, "extent")[0])
+    np.testing.assert_array_equal(got.size_found, ext_found)
+    np.testing.assert_array_equal(got.size, ext)
+    np.testing.assert_array_equal(got.size, numba_cpu.reduce_present(x, lengths, dims, None, "size")[0])
     if joints is None:
         assert got.centre is None and got.centre_found is None
     else:
@@ -319,30 +321,37 @@ def test_calls_sample_the_same_with_and_without_the_scan(monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_extent_order_keys_on_float_edge_values(dtype):
-    """The extent compares float bit patterns as integers: check the values where that could go wrong
+def test_size_order_keys_on_float_edge_values(dtype):
+    """The body size compares float bit patterns as integers: check the values where that could go wrong
     (signed zeros, subnormals, large finite values, negatives only) against the NumPy path."""
     fi = np.finfo(dtype)
-    x = np.zeros((4, 1, 3, 2, 3), dtype=dtype)
+    x = np.zeros((5, 1, 3, 2, 3), dtype=dtype)
     x[0, 0, 0, 0] = [-0.0, -0.0, -0.0]                 # -0 everywhere: missing, not present
-    x[0, 0, 1, 0] = [-0.0, 5.0, -3.0]                  # present, with a -0 coordinate
-    x[0, 0, 2, 1] = [fi.smallest_subnormal, -fi.smallest_subnormal, 0.0]
-    x[1, 0, :, :] = -np.arange(1, 19, dtype=dtype).reshape(3, 2, 3)   # all negative
+    x[0, 0, 0, 1] = [-0.0, 5.0, -3.0]                  # frame 0: one present joint, no extent
+    x[0, 0, 1, 0] = [-0.0, 5.0, -3.0]                  # frame 1: present, with a -0 coordinate
+    x[0, 0, 1, 1] = [2.0, -0.0, 0.0]                   # extent max(2, 5, 3) = 5
+    x[0, 0, 2, 0] = [fi.smallest_subnormal, -fi.smallest_subnormal, 0.0]
+    x[0, 0, 2, 1] = [-fi.smallest_subnormal, 0.0, 0.0]  # extent 2 subnormals: positive, counted
+    x[1, 0, :, :] = -np.arange(1, 19, dtype=dtype).reshape(3, 2, 3) * [[1], [2]]   # all negative
     big = fi.max / 4
     x[2, 0, 0, 0] = [big, -big, fi.tiny]
-    x[2, 0, 1, 1] = [-big, big, -fi.tiny]              # sample 3 stays all zero: nothing present
-    lengths = np.array([3, 2, 3, 3])
-    got, got_found = numba_cpu.reduce_present(x, lengths, 3, None, "extent")
+    x[2, 0, 0, 1] = [-big, big, -fi.tiny]              # extent 2 big (in float64)
+    x[3, 0, 0, 0] = [1.0, 2.0, 3.0]                    # one joint per frame only: no body size
+    lengths = np.array([3, 2, 3, 3, 3])                # sample 4 stays all zero: nothing present
+    got, got_found = numba_cpu.reduce_present(x, lengths, 3, None, "size")
     fast = backends.numpy_reducer
     backends.numpy_reducer = None
     try:
-        want, want_found = _reduce_present(x, lengths, 3, None, "extent")
+        want, want_found = _reduce_present(x, lengths, 3, None, "size")
     finally:
         backends.numpy_reducer = fast
-    np.testing.assert_array_equal(got_found, [True, True, True, False])
+    np.testing.assert_array_equal(got_found, [True, True, True, False, False])
     np.testing.assert_array_equal(got_found, want_found)
     np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(got, [5.0, 9.0, 2.0 * float(big), 0.0])   # closed form
+    sub = 2.0 * float(fi.smallest_subnormal)
+    frames1 = [max(abs(-(6 * t + 1) + 2 * (6 * t + 4)), abs(-(6 * t + 2) + 2 * (6 * t + 5)),
+                   abs(-(6 * t + 3) + 2 * (6 * t + 6))) for t in range(2)]
+    np.testing.assert_array_equal(got, [0.5 * (sub + 5.0), 0.5 * sum(frames1), 2.0 * float(big), 0.0, 0.0])
 
 
 # ------------------------------------------------------------------------------ backend choice

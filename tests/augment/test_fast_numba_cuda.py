@@ -3,7 +3,8 @@
 Without a GPU the kernels run on numba's CUDA simulator, which must be switched on before numba is
 imported: that test runs in a subprocess with ``NUMBA_ENABLE_CUDASIM=1`` on tiny batches and small
 launch sizes (so grid- and block-stride loops and both scratch placements are exercised). With a GPU,
-torch CUDA tensors are also checked in-process (zero-copy path).
+the same checks run on the device, and torch CUDA tensors are also checked in-process (zero-copy
+path); ``benchmarks/gpu_check.sh`` runs these GPU tests.
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ SIMULATOR_SCRIPT = textwrap.dedent("""
 def test_kernels_match_reference_on_the_cuda_simulator():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    proc = subprocess.run([sys.executable, "-c", SIMULATOR_SCRIPT, str(HERE)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "SIMULATOR OK" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-6000:]
+
+
+@pytest.mark.skipif(not (torch.cuda.is_available() and numba_cuda.available()) or bool(os.environ.get(
+    "NUMBA_ENABLE_CUDASIM")), reason="needs a real CUDA GPU")
+def test_kernels_match_reference_on_a_real_gpu():
+    """The simulator checks above (every primitive, both scratch placements, grid- and block-stride loops,
+    the preset, the Gaussian field), run on the device itself (benchmarks/gpu_check.sh runs this)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     proc = subprocess.run([sys.executable, "-c", SIMULATOR_SCRIPT, str(HERE)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "SIMULATOR OK" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-6000:]

@@ -34,7 +34,7 @@ from reference_models.llm_eval.metrics import (
     mcnemar,
     paired_bootstrap_diff,
 )
-from reference_models.llm_eval.parsing import parse_answer
+from reference_models.llm_eval.parsing import ParsedAnswer, parse_answer
 from reference_models.llm_eval.protocol import TEST_VIDEOS, TRAIN_VIDEOS, load_imigue
 from reference_models.llm_eval.report import evaluate, to_markdown, write_json_atomic
 from reference_models.llm_eval.runner import ItemResult, RetryPolicy, VideoPrediction, combine_orders
@@ -319,6 +319,94 @@ def test_parse_answer_cases(text, key):
     assert parse_answer(text, CH).key == key
 
 
+# Real-world reply styles: (reply, option key or None, strict?, rule or reason). A careful reader accepts
+# an explicit commitment (strict); one option named in plain prose counts only in the lenient column;
+# refusals, hedges, negations, both options, a letter contradicting its name, or only reasoning: no answer.
+REPLY_STYLES = [
+    # refusals
+    ("I cannot tell whether the player felt positive.", None, False, "refusal"),
+    ("I'm sorry, but I can't determine emotions from gestures alone.", None, False, "refusal"),
+    ("As an AI, I am unable to infer how the player felt.", None, False, "refusal"),
+    ("There is not enough information to decide.", None, False, "refusal"),
+    ("Answer: I cannot determine this.", None, False, "refusal"),
+    ("The evidence is inconclusive.", None, False, "refusal"),
+    # negation
+    ("Not negative, but I cannot say more.", None, False, "refusal"),
+    ("The player was not positive.", None, False, "negated"),
+    ("Answer: not A", None, False, "negated"),
+    ("Neither.", None, False, "negated"),
+    ("The player didn't seem negative.", None, False, "negated"),
+    # hedging
+    ("Maybe positive.", None, False, "hedged"),
+    ("It is likely positive.", None, False, "hedged"),
+    ("Answer: probably B", None, False, "hedged"),
+    ("Positive? Hard to tell.", None, False, "hedged"),
+    # both options named
+    ("positive or negative?", None, False, "ambiguous"),
+    ("Answer: A or B", None, False, "ambiguous"),
+    ("Both positive and negative cues are present.", None, False, "ambiguous"),
+    ("Answer: A. Positive", None, False, "conflict"),
+    # reasoning blocks
+    ("<think>Could be B. Or A.</think>Answer: A", "negative", True, "answer-line"),
+    ("<think>long unfinished reasoning about B", None, False, "reasoning-only"),
+    ("The user asks about... so B.</think>\n\nAnswer: B", "positive", True, "answer-line"),
+    ("<reasoning>Tension cues.</reasoning>\nFinal answer: A", "negative", True, "answer-line"),
+    # JSON
+    ('```json\n{"answer": "B"}\n```', "positive", True, "json"),
+    ('{"label": "negative", "confidence": 0.7}', "negative", True, "json"),
+    ('{"answer": "unknown"}', None, False, "unparseable"),
+    # markdown
+    ("Final answer: **A**", "negative", True, "answer-line"),
+    ("## Answer\n\nB", "positive", True, "answer-line"),
+    ("**Answer:**\nA. Negative", "negative", True, "answer-line"),
+    ("\\boxed{B}", "positive", True, "boxed"),
+    # explicit answers, with or without explanation
+    ("Answer: B", "positive", True, "answer-line"),
+    ("answer: b", "positive", True, "answer-line"),
+    ("The answer is B.", "positive", True, "answer-line"),
+    ("The answer is: (A) Negative (e.g. sad)", "negative", True, "answer-line"),
+    ("Answer: Option A", "negative", True, "answer-line"),
+    ("Answer: B\n\nExplanation: relaxed posture, not negative at all.", "positive", True, "answer-line"),
+    ("Reasoning... several cues of tension.\nAnswer: A", "negative", True, "answer-line"),
+    ("B", "positive", True, "whole"), ("(b)", "positive", True, "whole"), ("negative.", "negative", True, "whole"),
+    ("B. Positive - the player seems relaxed.", "positive", True, "leading"),
+    ("A) Negative", "negative", True, "leading"),
+    ("Negative. The player touched his face often.", "negative", True, "leading"),
+    # plain prose naming one option: lenient only
+    ("The player seems positive overall.", "positive", False, "mention"),
+    ("I think positive.", "positive", False, "mention"),
+    # nothing
+    ("", None, False, "empty"), ("A player who lost would look tense.", None, False, "unparseable"),
+    ("I cannot decide.", None, False, "refusal"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "strict", "how"), REPLY_STYLES)
+def test_parse_real_world_reply_styles(text, key, strict, how):
+    p = parse_answer(text, CH)
+    assert (p.key, p.strict, p.how) == (key, strict, how)
+
+
+@given(st.sampled_from(["negative", "positive", "Negative", "POSITIVE"]), st.sampled_from([
+    "I cannot tell whether the player felt {x}.", "Not {x}, but I cannot say more.", "Maybe {x}.",
+    "It is unclear if the player was {x}.", "The player was not {x}.", "I don't know; perhaps {x}.",
+    "Possibly {x}, possibly not.", "Is the player {x}?", "I would not say {x}.", "It could be {x}.",
+    "Sorry, I can't judge whether the mood was {x}.", "Answer: not {x}", "Answer: maybe {x}",
+]))
+def test_refusals_hedges_and_negations_never_count_as_answers(option, template):
+    assert parse_answer(template.format(x=option), CH).key is None
+
+
+def test_option_names_that_look_like_cues_still_count():
+    ch = (Choice("truthful", "A", "Truthful", "Answer: A"), Choice("deceptive", "B", "Deceptive", "Answer: B"),
+          Choice("cannot_tell", "C", "Cannot tell", "Answer: C"))
+    assert parse_answer("Answer: Cannot tell", ch) == ParsedAnswer("cannot_tell", "answer-line")
+    assert parse_answer("I would say: cannot tell.", ch).key == "cannot_tell"
+    hired = (Choice("hired", "A", "Hired", "Answer: A"), Choice("not_hired", "B", "Not hired", "Answer: B"))
+    assert parse_answer("Not hired.", hired) == ParsedAnswer("not_hired", "whole")
+    assert parse_answer("Answer: hired or not hired", hired).key is None
+
+
 def test_parse_prefers_the_longer_option_name():
     ch = (Choice("hired", "A", "Hired", "Answer: A"), Choice("not_hired", "B", "Not hired", "Answer: B"))
     assert parse_answer("I think the candidate was not hired.", ch).key == "not_hired"
@@ -506,6 +594,27 @@ def test_report_values_comparisons_and_markdown(tmp_path):
     write_json_atomic(tmp_path / "r.json", rep)
     assert json.loads((tmp_path / "r.json").read_text())["conditions"]["context"]["n"] == 20
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left behind
+
+
+def test_report_counts_only_strict_answers_and_shows_lenient_ones_apart():
+    opts = ("positive", "negative")
+    labels = ["positive", "negative"] * 5
+    fx, sw = ("positive", "negative"), ("negative", "positive")
+    results = []
+    for i, lab in enumerate(labels):  # 4 strict right answers, 3 lenient-only right, 3 refusals
+        how = "answer-line" if i < 4 else "mention" if i < 7 else "refusal"
+        pred = lab if i < 7 else None
+        results += [_res(str(i), "mg", "fixed", fx, pred, label=lab),
+                    _res(str(i), "mg", "swapped", sw, pred, label=lab)]
+        results[-2:] = [ItemResult(**{**r.__dict__, "parse": how}) for r in results[-2:]]
+    preds = combine_orders(results)
+    assert [p.prediction for p in preds] == labels[:4] + [None] * 6
+    assert [p.lenient for p in preds] == labels[:7] + [None] * 3
+    c = evaluate(preds, opts, n_boot=100)["conditions"]["mg"]
+    assert c["answered"] == 0.4 and c["metrics"]["accuracy"]["value"] == 0.4
+    assert c["answered_lenient"] == 0.7 and c["accuracy_lenient"]["value"] == 0.7
+    md = to_markdown({"conditions": {"mg": c}, "comparisons": []})
+    assert "| mg | no | yes | 10 | 40% | 0.400 [" in md and "| 70% | 0.700 [" in md
 
 
 def test_retry_policy_validation():

@@ -2,16 +2,22 @@
 
 The server answers ``/v1/chat/completions``; for each distinct prompt the test installs a *plan*, a
 list of behaviours for its successive requests (``ok:<reply text>``, ``500``, ``429``, ``slow``,
-``garbled``, ``400``, ``401``). It counts every request per prompt, which is the oracle for "retries
-are bounded", "nothing is asked twice" and "a second run makes no request".
+``garbled``, ``400``, ``401``, ``echo`` (a 400 whose body repeats the Authorization header),
+``hang`` (never answers until the server closes), ``dribble`` (a reply sent at 30 bytes/s),
+``dribble-head`` (even the status line dribbles)); ``first`` scripts the first requests overall. It
+counts every request per prompt, which is the oracle for "retries are bounded", "nothing is asked
+twice", "a second run makes no request" and "nothing is sent after Ctrl-C".
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -23,11 +29,18 @@ from pathlib import Path
 import pytest
 
 from reference_models.llm_eval.__main__ import main
-from reference_models.llm_eval.backends.base import BackendError, FatalBackendError, Request, TransientBackendError
+from reference_models.llm_eval.backends.base import (
+    BackendError,
+    CancelToken,
+    FatalBackendError,
+    Request,
+    RequestCancelled,
+    TransientBackendError,
+)
 from reference_models.llm_eval.backends.openai_http import OpenAIChatBackend
 from reference_models.llm_eval.cache import ResponseCache
 from reference_models.llm_eval.events import MGEvent, VideoRecord
-from reference_models.llm_eval.runner import RetryPolicy, run_items
+from reference_models.llm_eval.runner import RetryPolicy, RunInterrupted, run_items
 from reference_models.llm_eval.scenarios import BuildConfig, Scenario, build_items
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,9 +56,15 @@ class FakeServer:
     def __init__(self, slow_seconds: float = 1.0) -> None:
         self.plans: dict[str, list[str]] = {}
         self.default = "ok:Answer: A"
+        self.first: list[str] = []  # behaviours of the next requests overall, before any plan (see script)
+        self.first_at = 0
+        self.cycle: list[str] = []  # plans handed in turn to prompts without one
         self.counts: Counter[str] = Counter()
         self.bodies: list[dict[str, object]] = []
+        self.auth: list[str | None] = []
+        self.dribbled: list[tuple[int, int]] = []  # (bytes sent before the client hung up, bytes in the reply)
         self.lock = threading.Lock()
+        self.released = threading.Event()  # ends every "hang" (set on close)
         self.slow_seconds = slow_seconds
         self.delay = 0.0
         server = self
@@ -68,6 +87,30 @@ class FakeServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _dribble(self, head: bool) -> None:
+                body = _completion("Answer: A" + " " * 3000)
+                data = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode())
+                if not head:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    data = b""
+                data += body
+                sent = 0
+                try:
+                    for i in range(len(data)):  # 30 bytes/s: about 100 s in all
+                        if server.released.is_set():
+                            break
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        sent += 1
+                        time.sleep(1 / 30)
+                except OSError:
+                    pass
+                with server.lock:
+                    server.dribbled.append((sent, len(data)))
+                self.close_connection = True
+
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(n))
@@ -77,10 +120,15 @@ class FakeServer:
                 pid = prompt_id(body["messages"])
                 with server.lock:
                     attempt = server.counts[pid]
+                    nth = server.total
                     server.counts[pid] += 1
                     server.bodies.append(body)
+                    server.auth.append(self.headers.get("Authorization"))
+                    if server.cycle and pid not in server.plans:
+                        server.plans[pid] = [server.cycle[len(server.plans) % len(server.cycle)]]
                     plan = server.plans.get(pid, [server.default])
-                step = plan[min(attempt, len(plan) - 1)]
+                i = nth - server.first_at
+                step = server.first[i] if 0 <= i < len(server.first) else plan[min(attempt, len(plan) - 1)]
                 if server.delay:
                     time.sleep(server.delay)
                 if step == "500":
@@ -93,6 +141,12 @@ class FakeServer:
                     self._send(401, b'{"error": "bad key"}')
                 elif step == "garbled":
                     self._send(200, b'{"choices": [{"mess')
+                elif step == "echo":
+                    self._send(400, json.dumps({"error": f"bad auth {self.headers.get('Authorization')}"}).encode())
+                elif step == "hang":
+                    server.released.wait(30.0)  # bounded even if the test forgets to close
+                elif step in ("dribble", "dribble-head"):
+                    self._dribble(step == "dribble-head")
                 elif step == "slow":
                     time.sleep(server.slow_seconds)
                     self._send(200, _completion("Answer: A"))
@@ -108,8 +162,14 @@ class FakeServer:
         self.thread.start()
 
     def close(self) -> None:
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def script(self, steps: list[str]) -> None:
+        """The next ``len(steps)`` requests, whatever their prompt, behave as ``steps``."""
+        with self.lock:
+            self.first, self.first_at = list(steps), self.total
 
     @property
     def total(self) -> int:
@@ -200,8 +260,8 @@ def test_mixed_server_run_completes_retries_are_bounded_and_second_run_makes_no_
         elif text.startswith("{"):
             assert r.prediction == "negative"
         else:
-            assert r.prediction is None and r.parse in ("unparseable", "ambiguous")
-    assert stats.unparseable == sum(1 for it in mg_items if by_id[it.item_id].prediction is None)
+            assert r.prediction is None and r.parse == ("refusal" if "cannot" in text else "ambiguous")
+    assert stats.unparsed == sum(1 for it in mg_items if by_id[it.item_id].prediction is None)
     # every reply is on disk, one line per distinct prompt
     lines = cache_path.read_text().splitlines()
     assert len(lines) == stats.unique_prompts == len(pids) + 2
@@ -273,7 +333,7 @@ def test_backend_maps_errors_and_builds_the_request(server):
         b.complete(req)
     with pytest.raises(TransientBackendError, match="unreadable"):
         b.complete(req)
-    with pytest.raises(TransientBackendError, match=r"within 0\.3 s"):
+    with pytest.raises(TransientBackendError, match=r"within the 0\.3 s deadline"):
         b.complete(req)
     reply = b.complete(req)
     assert reply.text == "Answer: B" and reply.meta["finish_reason"] == "stop"
@@ -381,3 +441,289 @@ def test_readme_python_example_runs_against_the_local_server(server, tmp_path, m
     # "always A" flips with the order: every video is a coin toss, answered
     assert report["conditions"]["context_mg"]["answered"] == 1.0
     assert report["conditions"]["context"]["order_agreement"] == 0.0
+
+
+# ---------------------------------------------------------------- deadlines, Ctrl-C, honesty, credentials
+
+
+def _cli_args(server_url: str, ev: Path, lab: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--scenario", "interview", "--events", str(ev), "--video-labels", str(lab),
+            "--conditions", "mg", "--order", "fixed", "--base-url", server_url, "--model", "fake",
+            "--out", str(out), "--no-progress", "--n-boot", "100", "--no-baseline", *extra]
+
+
+def _spawn(args: list[str], env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-m", "reference_models.llm_eval", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for(cond, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    if proc.poll() is not None or not cond():
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the run did not reach the expected state; stderr:\n{err.decode()}")
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_sigint_with_hanging_requests_exits_at_once_sends_nothing_after_and_resumes(server, tmp_path):
+    ev, lab = _write_interview_data(tmp_path, 30)  # 24 test videos: 24 prompts
+    out = tmp_path / "run"
+    server.default = "hang"
+    server.first = ["ok:Answer: A"] * 3  # three answers, then every request hangs
+    # old behaviour: each hanging call runs out 30 s x 5 attempts before the process can exit
+    args = _cli_args(server.url, ev, lab, out, "--concurrency", "2", "--timeout", "30", "--max-retries", "4")
+    proc = _spawn(args)
+    _wait_for(lambda: server.total == 5 and _lines(out / "cache.jsonl") == 3, proc)  # 3 answered + 2 hanging
+    time.sleep(0.3)
+    sent_before = server.total
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=3.0)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the run did not exit within 3 s of Ctrl-C")
+    exit_s = time.monotonic() - t0
+    time.sleep(0.5)  # a request sent late would have arrived by now
+    stderr = err.decode()
+    assert server.total == sent_before == 5, "a request was sent after the interrupt"
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    assert "3 new replies saved" in stderr and "Rerun the same command to resume" in stderr
+    assert _lines(out / "cache.jsonl") == 3 and not (out / "report.md").exists()
+    print(f"exit after SIGINT: {exit_s:.2f} s")
+    # resume: only the 21 unanswered prompts are asked (the two that hung among them)
+    server.released.set()
+    server.default, server.first = "ok:Answer: B", []
+    before = dict(server.counts)
+    assert main(args) == 0
+    asked = {p: server.counts[p] - before.get(p, 0) for p in server.counts}
+    assert sum(asked.values()) == 21 and set(asked.values()) == {0, 1}
+    assert _lines(out / "cache.jsonl") == 24
+
+
+def test_a_second_ctrl_c_exits_without_a_traceback(server, tmp_path):
+    ev, lab = _write_interview_data(tmp_path, 30)
+    out = tmp_path / "run"
+    server.default = "hang"
+    proc = _spawn(_cli_args(server.url, ev, lab, out, "--concurrency", "2", "--timeout", "30"))
+    _wait_for(lambda: server.total == 2, proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=5.0)
+    assert proc.returncode == 130 and "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode()
+    assert server.total == 2
+    # the first interrupt usually ends the process before a second one lands; drive the handler directly
+    code = ("import os, signal, time\n"
+            "from reference_models.llm_eval.__main__ import _exit_on_second_interrupt\n"
+            "_exit_on_second_interrupt()\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "time.sleep(10)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, timeout=60)
+    assert done.returncode == 130 and done.stderr.decode().strip() == "interrupted again: exiting now"
+
+
+def test_cancel_token_stops_requests_and_backoff_in_process(server, tmp_path):
+    items = _items(6, order="fixed", conditions=("mg",))
+    server.default = "500"  # every call fails, then waits 20 s to retry: the cancel must cut the wait
+    server.first = ["ok:Answer: A", "hang"]
+    token = CancelToken()
+    with ResponseCache(tmp_path / "c.jsonl") as cache:
+        t = threading.Timer(1.0, token.cancel)
+        t.start()
+        with pytest.raises(RunInterrupted) as e:
+            run_items(items, _backend(server, timeout=30), cache, concurrency=3,
+                      retry=RetryPolicy(4, 20.0, 20.0), progress=False, cancel=token)
+        sent_at_cancel = server.total
+    time.sleep(0.3)
+    # one answer, one hanging, two 500s (one of them asked by the worker freed by the answer) in backoff
+    assert server.total == sent_at_cancel == 4
+    assert e.value.saved == 1 and e.value.remaining == 5 and e.value.stats.requests == 4
+    assert _lines(tmp_path / "c.jsonl") == 1
+
+
+@pytest.mark.parametrize("step", ["dribble", "dribble-head"])
+def test_a_dribbling_server_is_cut_at_the_deadline(server, step):
+    server.default = step
+    b = _backend(server, timeout=1.0)
+    t0 = time.monotonic()
+    with pytest.raises(TransientBackendError, match=r"within the 1 s deadline"):
+        b.complete(Request((("user", "u"),), ()))
+    held = time.monotonic() - t0
+    deadline = time.monotonic() + 5
+    while not server.dribbled and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (sent, total), = server.dribbled
+    # the client hung up long before the reply was complete (it takes about 100 s): at 30 bytes/s, the
+    # server got about one second's worth out (plus what the kernel buffers before it notices)
+    assert sent < total // 10
+    print(f"dribbling request held {held:.2f} s under a 1 s deadline ({sent} of {total} bytes)")
+
+
+REFUSALS = ["I cannot tell whether the player felt positive.", "Not negative, but I cannot say more.",
+            "It is hard to say; maybe confident, maybe not.", "I'm sorry, I can't determine emotions from this.",
+            "<think>The candidate touched the face a lot, so anxious?</think>", "",
+            "Confident or anxious? The evidence is mixed.", "Answer: not anxious"]
+
+
+def test_a_server_that_never_answers_yields_zero_answered_and_retry_unparsed_asks_again(server, tmp_path, capfd):
+    ev, lab = _write_interview_data(tmp_path, 30)
+    out = tmp_path / "run"
+    args = _cli_args(server.url, ev, lab, out, "--conditions", "mg,context_mg", "--order", "both")
+    server.cycle = ["ok:" + r for r in REFUSALS]  # every prompt gets one of them, in turn
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    for cond in ("mg", "context_mg"):
+        c = report["conditions"][cond]
+        assert c["answered"] == 0.0 and c["answered_lenient"] == 0.0
+        assert c["metrics"]["accuracy"]["value"] == 0.0 and c["accuracy_lenient"]["value"] == 0.0
+    stats = report["stats"]
+    n_prompts = 24 * 2 * 2
+    assert stats["unparsed"] == n_prompts and stats["failed"] == 0 and stats["requests"] == n_prompts
+    empty = sum(1 for p in server.plans.values() if p == ["ok:"])
+    assert stats["empty"] == empty > 0
+    assert _lines(out / "cache.jsonl") == n_prompts - empty  # empty replies are not cached
+    assert "--retry-unparsed" in capfd.readouterr().err
+    # a plain rerun asks only the empty ones again; --retry-unparsed asks every unanswered prompt again
+    server.cycle, server.default = [], "ok:Answer: A"
+    server.plans.clear()
+    before = server.total
+    assert main(args) == 0
+    assert server.total - before == empty
+    before = server.total
+    assert main(args + ["--retry-unparsed"]) == 0
+    assert server.total - before == n_prompts - empty
+    report = json.loads((out / "report.json").read_text())
+    assert report["conditions"]["mg"]["answered"] == 1.0 and report["stats"]["reasked"] == n_prompts - empty
+    before = server.total
+    assert main(args + ["--retry-unparsed"]) == 0 and server.total == before  # answered now: nothing to ask
+
+
+def _all_output(out: Path, *texts: str) -> str:
+    blobs = [p.read_bytes().decode("utf-8", "replace") for p in sorted(out.rglob("*")) if p.is_file()]
+    return "\n".join(blobs + list(texts))
+
+
+def test_credentials_in_the_url_or_the_environment_are_never_written(server, tmp_path, capfd, monkeypatch):
+    ev, lab = _write_interview_data(tmp_path, 30)
+    secret = "s3cr3t-PASS"
+    basic = "Basic " + base64.b64encode(f"alice:{secret}".encode()).decode()
+    out = tmp_path / "run"
+    url = server.url.replace("http://", f"http://alice:{secret}@")
+    # transient errors, a 400 whose body echoes the Authorization header, then answers
+    server.first = ["500", "echo", "429"]
+    args = _cli_args(url, ev, lab, out, "--concurrency", "1", "--retry-base", "0", "--retry-max", "0.3")
+    monkeypatch.delenv("LLM_EVAL_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(args) == 1  # the echoed 400 fails one prompt
+    assert set(server.auth) == {basic}  # supported: sent as HTTP Basic authentication
+    cap = capfd.readouterr()
+    results = (out / "results.jsonl").read_text()
+    assert "HTTP 400" in results and "bad auth Basic ***" in results  # the server's echo was scrubbed
+    # an unreachable server, a malformed URL, and a key given twice: clear errors, still no credential
+    bad = [_cli_args(f"http://alice:{secret}@127.0.0.1:9/v1", ev, lab, tmp_path / "r2", "--max-retries", "0"),
+           _cli_args(f"http://alice:{secret}@127.0.0.1:port/v1", ev, lab, tmp_path / "r3")]
+    assert main(bad[0]) == 1 and main(bad[1]) == 2
+    monkeypatch.setenv("LLM_EVAL_API_KEY", "sk-env-SECRET")
+    assert main(_cli_args(url, ev, lab, tmp_path / "r4")) == 2
+    cap2 = capfd.readouterr()
+    assert "keep one of them" in cap2.err and "not a valid URL" in cap2.err and "cannot reach" in (
+        tmp_path / "r2" / "results.jsonl").read_text()
+    # an API key from the environment: a bearer token, never written either
+    server.script(["echo"])
+    assert main(_cli_args(server.url, ev, lab, tmp_path / "r5")) == 1
+    assert server.auth[-1] == "Bearer sk-env-SECRET"
+    cap3 = capfd.readouterr()
+    for d in (out, tmp_path / "r2", tmp_path / "r3", tmp_path / "r4", tmp_path / "r5"):
+        text = _all_output(d, cap.out, cap.err, cap2.out, cap2.err, cap3.out, cap3.err)
+        for s in (secret, basic.split()[1], f"alice:{secret}", "sk-env-SECRET"):
+            assert s not in text
+    # and in a subprocess, where warnings, tracebacks or a repr would reach stderr
+    server.script(["500", "echo"])
+    proc = _spawn(_cli_args(url, ev, lab, tmp_path / "r6", "--retry-base", "0", "--retry-max", "0"),
+                  {"LLM_EVAL_API_KEY": "", "OPENAI_API_KEY": ""})
+    o, e = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    text = _all_output(tmp_path / "r6", o.decode(), e.decode())
+    assert secret not in text and basic.split()[1] not in text
+
+
+def test_output_files_share_the_cache_mode_and_a_changed_rerun_removes_the_old_report(server, tmp_path):
+    ev, lab = _write_interview_data(tmp_path, 30)
+    out = tmp_path / "run"
+    args = _cli_args(server.url, ev, lab, out)
+    assert main(args) == 0
+    mask = os.umask(0o022)
+    os.umask(mask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert set(modes) == {"config.json", "cache.jsonl", "results.jsonl", "predictions.jsonl", "report.json",
+                          "report.md"}
+    assert set(modes.values()) == {0o666 & ~mask}
+    # a rerun with other options that stops before its report (here: the server rejects the key)
+    server.default = "401"
+    assert main([*args, "--conditions", "context_mg"]) == 2
+    assert json.loads((out / "config.json").read_text())["build"]["conditions"] == ["context_mg"]
+    assert sorted(p.name for p in out.iterdir()) == ["cache.jsonl", "config.json"]
+    # the same options again keep the previous outputs until they are rewritten
+    server.default = "ok:Answer: A"
+    assert main(args) == 0
+    server.default = "401"
+    (out / "cache.jsonl").unlink()
+    assert main(args) == 2 and (out / "report.md").exists()
+
+
+def test_failures_count_prompts_not_items_and_empty_replies_are_not_cached(server, tmp_path):
+    items = _items(5, order="fixed", conditions=("context",))  # five items, one shared prompt
+    server.default = "500"
+    with ResponseCache(tmp_path / "c.jsonl") as cache:
+        _, stats = run_items(items, _backend(server), cache, retry=RetryPolicy(1, 0.0, 0.0), progress=False,
+                             sleep=_Sleeps())
+    assert (stats.failed, stats.failed_items, stats.requests) == (1, 5, 2)
+    assert stats.errors == {"gave up after 2 attempts": 1}
+    server.default = "ok:"
+    with ResponseCache(tmp_path / "c.jsonl") as cache:
+        results, stats = run_items(items, _backend(server), cache, progress=False)
+    assert stats.empty == 1 and stats.unparsed == 5 and {r.parse for r in results} == {"empty"}
+    assert _lines(tmp_path / "c.jsonl") == 0
+
+
+def test_https_is_cut_at_the_deadline_and_cancellable(tmp_path, monkeypatch):
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a throwaway certificate")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client's default context trusts it
+    s = FakeServer()
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        s.httpd.socket = ctx.wrap_socket(s.httpd.socket, server_side=True)
+        url = s.url.replace("http://", "https://")
+        req = Request((("user", "u"),), ())
+        assert OpenAIChatBackend(url, "m", timeout=5).complete(req).text == "Answer: A"
+        s.default = "dribble"
+        with pytest.raises(TransientBackendError, match="deadline"):
+            OpenAIChatBackend(url, "m", timeout=1).complete(req)
+        s.default = "hang"
+        token = CancelToken()
+        threading.Timer(0.5, token.cancel).start()
+        with pytest.raises(RequestCancelled):
+            OpenAIChatBackend(url, "m", timeout=30).complete(req, cancel=token)
+        deadline = time.monotonic() + 5
+        while not s.dribbled and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (sent, total), = s.dribbled
+        assert sent < total // 10
+    finally:
+        s.close()

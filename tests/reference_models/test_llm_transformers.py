@@ -79,7 +79,7 @@ def test_every_item_gets_a_valid_option_and_the_scores_match_an_unbatched_oracle
         results, stats = run_items(items, backend, cache, progress=False)
     assert len(results) == len(items) == 4 * 3 * 2
     assert all(r.prediction in sc.options and r.error is None and r.parse == "answer-line" for r in results)
-    assert stats.unparseable == 0 and stats.failed == 0
+    assert stats.unparsed == 0 and stats.failed == 0
     for it, r in list(zip(items, results, strict=True))[:6]:
         want = _oracle_scores(backend, Request.of(it))
         assert r.scores is not None

@@ -11,12 +11,19 @@ A backend implements :class:`Backend`:
   messages, sampling parameters); the runner hashes it into the cache key. Things that do not change
   the answer (a server's URL, timeouts) stay out, so moving a server keeps the cache valid.
 * ``max_concurrency`` caps the runner's parallel requests (1 for a local model).
+
+``complete`` may take a keyword argument ``cancel`` (a :class:`CancelToken`): the runner passes its
+token, and cancelling it (Ctrl-C) must make the call return promptly by raising
+:class:`RequestCancelled`, without sending anything new. A backend that cannot stop mid-call (a local
+forward pass) checks the token before it starts; the runner never waits for it after a cancel.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,9 +32,11 @@ from reference_models.llm_eval.scenarios import Choice, PromptItem
 __all__ = [
     "Backend",
     "BackendError",
+    "CancelToken",
     "FatalBackendError",
     "Reply",
     "Request",
+    "RequestCancelled",
     "TransientBackendError",
     "cache_key",
 ]
@@ -90,6 +99,74 @@ class BackendError(Exception):
 
 class FatalBackendError(Exception):
     """The backend is misconfigured (wrong URL, key, model): the run stops."""
+
+
+class RequestCancelled(Exception):
+    """The call was abandoned because its :class:`CancelToken` was cancelled (nothing to record or retry)."""
+
+
+class CancelToken:
+    """A thread-safe, one-way cancellation switch shared by the runner, its workers and the backend.
+
+    ``cancel()`` sets it and runs every callback registered with :meth:`on_cancel` (a transport
+    registers one that shuts its socket, so a blocked read returns at once); ``wait(s)`` is an
+    interruptible sleep for backoff delays.
+
+    >>> t = CancelToken()
+    >>> closed = []
+    >>> undo = t.on_cancel(lambda: closed.append("socket"))
+    >>> t.cancelled, t.wait(0.01)
+    (False, False)
+    >>> t.cancel(); t.cancelled, closed, t.wait(10.0)
+    (True, ['socket'], True)
+    >>> _ = t.on_cancel(lambda: closed.append("late"))  # registered after the cancel: runs at once
+    >>> closed
+    ['socket', 'late']
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._next = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        """Set the token and run the registered callbacks (each once; errors in them are ignored)."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self._event.set()
+            callbacks = list(self._callbacks.values())
+            self._callbacks.clear()
+        for cb in callbacks:
+            try:
+                cb()
+            except Exception:  # an abort callback must not stop the others
+                pass
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return ``True`` (early) if the token is or gets cancelled."""
+        return self._event.wait(max(0.0, seconds))
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Run ``callback`` on cancel (at once if already cancelled); returns a function that unregisters it."""
+        with self._lock:
+            if not self._event.is_set():
+                key = self._next
+                self._next += 1
+                self._callbacks[key] = callback
+
+                def unregister() -> None:
+                    with self._lock:
+                        self._callbacks.pop(key, None)
+
+                return unregister
+        callback()
+        return lambda: None
 
 
 @runtime_checkable

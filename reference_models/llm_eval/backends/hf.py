@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from reference_models.llm_eval.backends.base import BackendError, Reply, Request
+from reference_models.llm_eval.backends.base import BackendError, CancelToken, Reply, Request, RequestCancelled
 
 __all__ = ["TransformersBackend"]
 
@@ -108,10 +108,15 @@ class TransformersBackend:
         out = self.tokenizer(text, add_special_tokens=special)["input_ids"]
         return [int(i) for i in out]
 
-    def complete(self, request: Request) -> Reply:
-        """Score every choice's answer string after the prompt; reply with the best one."""
+    def complete(self, request: Request, *, cancel: CancelToken | None = None) -> Reply:
+        """Score every choice's answer string after the prompt; reply with the best one.
+
+        A forward pass cannot be stopped midway: a cancelled ``cancel`` is honoured before it starts.
+        """
         import torch
 
+        if cancel is not None and cancel.cancelled:
+            raise RequestCancelled("cancelled before scoring")
         if not request.choices:
             raise BackendError("the request has no choices to score")
         prompt = self._ids(self.prompt_text(request), special=not self.use_chat_template)
