@@ -71,13 +71,15 @@ class DataConfig:
     """Where the clips come from and how they are shaped.
 
     ``kind``: ``synthetic`` (:func:`skelaug.data.generate`, split by subject), ``imigue`` (cross-subject
-    protocol), ``smg`` (subjects 36-40 test) or ``ntu`` (``benchmark`` ``xsub`` / ``xview``).
+    protocol), ``smg`` (subjects 36-40 test), ``ntu`` (``benchmark`` ``xsub`` / ``xview``), ``nwucla``
+    (:class:`skelaug.data.NWUCLA`, cross-view: ``root`` holds ``all_sqe/``) or ``utd_mhad``
+    (:class:`skelaug.data.UTDMHAD`, cross-subject: ``root`` holds the ``.mat`` files).
     ``ignore_file`` (NTU): a text file of sample names to leave out, one per line.
     ``holdout > 0`` ignores the official split and holds out that fraction of the clips of
     ``train_split`` (stratified by class, seeded by ``split_seed``): for smoke tests on a few videos.
     """
 
-    kind: Literal["synthetic", "imigue", "smg", "ntu"] = "synthetic"
+    kind: Literal["synthetic", "imigue", "smg", "ntu", "nwucla", "utd_mhad"] = "synthetic"
     num_frames: int = 64
     max_persons: int = 1
     sampling: Literal["centre", "start", "random"] = "centre"

@@ -23,7 +23,7 @@ from torch import Tensor
 from reference_models.mg_contrastive.config import AugmentPreset, Config, DataConfig, InputKind
 from skelaug import layouts
 from skelaug.augment import AUGMENTATIONS, Compose, from_dict, presets
-from skelaug.data import ClipDataset, IMiGUEDataset, NTUDataset, SMGDataset, SyntheticMGDataset
+from skelaug.data import NWUCLA, UTDMHAD, ClipDataset, IMiGUEDataset, NTUDataset, SMGDataset, SyntheticMGDataset
 
 __all__ = [
     "Batch",
@@ -136,6 +136,10 @@ def build_datasets(cfg: DataConfig) -> tuple[ClipDataset, ClipDataset]:
             )
         if cfg.kind == "smg":
             return SMGDataset(cfg.root, split=sp, **extra)  # type: ignore[arg-type]
+        if cfg.kind == "nwucla":
+            return NWUCLA(cfg.root, split=sp, cache_dir=cfg.cache_dir or None, **extra)  # type: ignore[arg-type]
+        if cfg.kind == "utd_mhad":
+            return UTDMHAD(cfg.root, split=sp, cache_dir=cfg.cache_dir or None, **extra)  # type: ignore[arg-type]
         ignore: list[str] = []
         if cfg.ignore_file:
             text = Path(cfg.ignore_file).read_text(encoding="utf-8")

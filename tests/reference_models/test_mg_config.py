@@ -23,7 +23,7 @@ CONFIGS = sorted((Path(__file__).resolve().parents[2] / "reference_models/mg_con
 
 def test_shipped_configs_exist():
     names = {p.stem for p in CONFIGS}
-    assert {"synthetic", "imigue", "smg", "ntu60_xsub", "ntu60_xview", "tiny"} <= names
+    assert {"synthetic", "imigue", "smg", "ntu60_xsub", "ntu60_xview", "tiny", "nwucla", "utd_mhad"} <= names
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
