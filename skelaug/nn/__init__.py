@@ -18,7 +18,8 @@ operations (no Python loop over batch or time), has ``reset_parameters()``, an i
 :class:`JointBatchNorm`        batch norm per (joint, channel), ST-GCN's ``data_bn``
 =============================  =====================================================================
 
-Graph utilities live in :mod:`skelaug.nn.graph`, property checks in :mod:`skelaug.nn.testing`.
+Graph utilities live in :mod:`skelaug.nn.graph`, property checks in :mod:`skelaug.nn.testing`, the
+conversion of skeleton batches to PyG spatio-temporal graphs and back in :mod:`skelaug.nn.pyg_data`.
 
 Example (a two-stream micro-gesture encoder: graph stream and recurrent stream, fused late):
     >>> import torch
@@ -47,6 +48,7 @@ from skelaug.nn.graph import (
     spatial_partition,
 )
 from skelaug.nn.joint_batch_norm import JointBatchNorm
+from skelaug.nn.pyg_data import from_pyg_batch, spatio_temporal_edge_index, to_pyg_batch
 from skelaug.nn.pyg_spatial import (
     SPATIAL_ROUTES,
     STATIC_CONVS,
@@ -85,6 +87,7 @@ __all__ = [
     "SkeletonGraph",
     "SpatialRoute",
     "TemporalConv",
+    "from_pyg_batch",
     "hop_distance",
     "k_hop_adjacency",
     "normalize_adjacency",
@@ -92,4 +95,6 @@ __all__ = [
     "resolve_graph",
     "spatial_partition",
     "spatial_route",
+    "spatio_temporal_edge_index",
+    "to_pyg_batch",
 ]

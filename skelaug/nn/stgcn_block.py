@@ -26,11 +26,12 @@ class STGCNBlock(nn.Module):
         x' = \mathrm{ReLU}\big(\mathrm{TCN}(\mathrm{GCN}(x)) + R(x)\big)
 
     with :math:`\mathrm{GCN}` an :class:`AdaptiveGraphConv` (with its own residual, normalisation and
-    ReLU) or, with ``spatial=``, any PyTorch Geometric convolution wrapped in :class:`PyGSpatial` (the same
-    residual, normalisation and ReLU around it; run on the static or the disjoint-union route, see
-    :func:`~skelaug.nn.spatial_route`), :math:`\mathrm{TCN}` a :class:`TemporalConv` (without its internal residual; it carries the
-    temporal stride) and :math:`R` the block residual: identity when shapes match, a strided 1x1
-    projection plus normalisation otherwise, or nothing with ``residual=False``.
+    ReLU) or, with ``spatial=``, any PyTorch Geometric convolution wrapped in :class:`PyGSpatial` (the
+    same residual, normalisation and ReLU around it; run on the static or the disjoint-union route, see
+    :func:`~skelaug.nn.spatial_route`), :math:`\mathrm{TCN}` a :class:`TemporalConv` (without its
+    internal residual; it carries the temporal stride) and :math:`R` the block residual: identity when
+    shapes match, a strided 1x1 projection plus normalisation otherwise, or nothing with
+    ``residual=False``.
 
     Args:
         in_channels: Input channels.
@@ -175,5 +176,6 @@ class STGCNBlock(nn.Module):
         return F.relu(y)
 
     def __repr__(self) -> str:
-        op = f"adaptive={self.gcn.adaptive!r}" if isinstance(self.gcn, AdaptiveGraphConv) else f"spatial={self.gcn.conv}"
+        gcn = self.gcn
+        op = f"adaptive={gcn.adaptive!r}" if isinstance(gcn, AdaptiveGraphConv) else f"spatial={gcn.conv}"
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, stride={self.stride}, {op})"

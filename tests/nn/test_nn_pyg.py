@@ -172,7 +172,7 @@ def test_propagate_errors_name_the_problem() -> None:
     x = torch.randn(1, 2, 6, 3)
     with pytest.raises(ValueError, match=r"refers to node 6 .* num_nodes=6"):
         conv(x, torch.tensor([[0, 6], [1, 2]]))
-    with pytest.raises(TypeError, match="dtype torch.float32"):
+    with pytest.raises(TypeError, match=r"dtype torch\.float32"):
         conv(x, torch.tensor([[0.0], [1.0]]))
     with pytest.raises(ValueError, match="execution='sparse' is not supported"):
         AdaptiveGraphConv(3, 4, TOY, execution="sparse")  # type: ignore[arg-type]
@@ -318,7 +318,7 @@ def test_block_and_encoder_accept_ready_spatial_modules_and_check_widths() -> No
         STGCNBlock(3, 4, TOY, spatial=agc_)
     with pytest.raises(ValueError, match="returns 4 channels but out_channels=8"):
         STGCNBlock(3, 8, TOY, spatial=pyg.GATConv(3, 2, heads=2))(torch.randn(1, 2, 6, 3))
-    with pytest.raises(TypeError, match="conv must be a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"conv must be a torch\.nn\.Module"):
         PyGSpatial(3, 8, TOY, "GCNConv")  # type: ignore[arg-type]
     enc = STGCNEncoder(3, layouts.get("coco17"), widths=(8, 16), spatial=lambda i, o: pyg.GATConv(i, o))
     routes = [b.gcn.resolved_route for b in enc.blocks]  # type: ignore[union-attr]
