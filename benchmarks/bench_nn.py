@@ -9,13 +9,26 @@ For every layer three implementations compute the same function with the same pa
   (``node_dim=-2`` over ``(B, T, V, C)``, all frames in one call). ``mp_loop`` (graph convolution only)
   is the PyTorch-Geometric-Temporal pattern: the same message passing called once per frame.
 
-The outputs of the three are checked to agree before anything is timed. Timing: training mode, one
-forward and one backward (``out.sum().backward()``: gradients for the input and every parameter),
-``--warmup`` untimed rounds, then ``--repeats`` rounds in which the implementations take turns (so slow
-drifts of a shared machine hit all of them alike); the median wall-clock time is reported, with the
-median process CPU time beside it (less sensitive to other processes on a shared machine). References
-that take tens of seconds (message passing over a complete graph) get two timed rounds after the
-untimed correctness call.
+``propagate`` (graph convolution only) is the layer's own PyTorch Geometric route,
+``layer(x, layer.edge_index)``: :class:`~torch_geometric.nn.MessagePassing.propagate` over the support of
+its topology, the same function as the default fused dense route. The outputs are checked to agree
+before anything is timed.
+
+``STGCNBlock[PyG spatial]`` times blocks whose spatial operator is a PyG convolution (``spatial=``; the
+static route for GCNConv / ChebConv / SAGEConv, the disjoint-union route for GATConv / TransformerConv)
+next to the built-in adaptive block of the same width: different functions, so no agreement check,
+interleaved rounds as everywhere.
+
+``--baseline-src DIR`` (e.g. a checkout of ``main``) adds a side-by-side comparison of
+``AdaptiveGraphConv`` forward + backward on one thread between that source tree and this one, in
+alternating subprocesses (same shapes, same seeded parameters), reported as ``this / baseline``.
+
+Timing: training mode, one forward and one backward (``out.sum().backward()``: gradients for the input
+and every parameter), ``--warmup`` untimed rounds, then ``--repeats`` rounds in which the
+implementations take turns (so slow drifts of a shared machine hit all of them alike); the median
+wall-clock time is reported, with the median process CPU time beside it (less sensitive to other
+processes on a shared machine). References that take tens of seconds (message passing over a complete
+graph) get two timed rounds after the untimed correctness call.
 
 Targets (issue 5): ``layer / dense <= 1.1`` and ``mp / layer >= 5``. Where the graph is sparse and fixed
 (ST-GCN's partition; the temporal chain of a convolution) message passing moves few messages and the
@@ -37,6 +50,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -48,6 +62,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torch_geometric
+import torch_geometric.nn as pyg
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
@@ -363,6 +378,7 @@ class Bench:
     module: nn.Module
     impls: dict[str, Callable[[Tensor], Tensor]]
     slow: frozenset[str] = frozenset()  # references that take seconds: fewer timed rounds
+    check: bool = True  # the implementations compute the same function (compared before timing)
 
 
 def time_round(fn: Callable[[Tensor], Tensor], x: Tensor, module: nn.Module) -> tuple[float, float]:
@@ -378,7 +394,7 @@ def run_bench(
     bench: Bench, x: Tensor, warmup: int, repeats: int, slow_repeats: int = 2, check: bool = True
 ) -> dict[str, Any]:
     module = bench.module.train()
-    if check:
+    if check and bench.check:
         with torch.no_grad():
             ref = bench.impls["layer"](x)
             for name, fn in bench.impls.items():
@@ -414,6 +430,11 @@ def run_bench(
         row["mp_over_layer"] = round(med["mp"] / med["layer"], 2)
         row["mp_over_layer_cpu_time"] = round(med_cpu["mp"] / med_cpu["layer"], 2)
         row["mp_target_met"] = bool(med["mp"] / med["layer"] >= 5.0)
+    if "propagate" in med:
+        row["propagate_over_layer"] = round(med["propagate"] / med["layer"], 2)
+        row["propagate_over_layer_cpu_time"] = round(med_cpu["propagate"] / med_cpu["layer"], 2)
+    if not bench.check:
+        row["over_layer"] = {n: round(m / med["layer"], 2) for n, m in med.items() if n != "layer"}
     if "mp_loop" in med:
         row["mp_loop_over_layer"] = round(med["mp_loop"] / med["layer"], 2)
         row["mp_loop_target_met"] = bool(med["mp_loop"] / med["layer"] >= 5.0)
@@ -436,6 +457,7 @@ def build_benches(b: int, t: int, c: int, lay: Any, quick: bool) -> list[tuple[B
             "layer": layer,
             "dense": lambda x, layer=layer: agc_dense(layer, x),
             "mp": AGCMessagePassing(layer),
+            "propagate": lambda x, layer=layer: layer(x, layer.edge_index),
         }
         if mode == "none" and not quick:
             impls["mp_loop"] = AGCMessagePassing(layer, per_frame_loop=True)
@@ -469,6 +491,29 @@ def build_benches(b: int, t: int, c: int, lay: Any, quick: bool) -> list[tuple[B
                     "mp": block_with(agc_mp, tcn_mp, block),
                 },
                 frozenset({"mp"}),
+            ),
+            x,
+        )
+    )
+    convs: dict[str, nn.Module] = {
+        "GCNConv": pyg.GCNConv(c, c),
+        "ChebConv[K=2]": pyg.ChebConv(c, c, K=2),
+        "SAGEConv": pyg.SAGEConv(c, c),
+        "GATConv[4 heads]": pyg.GATConv(c, c // 4, heads=4),
+        "TransformerConv": pyg.TransformerConv(c, c),
+    }
+    blocks = {"layer": STGCNBlock(c, c, lay, adaptive="offset")}
+    blocks.update({name: STGCNBlock(c, c, lay, spatial=conv) for name, conv in convs.items()})
+    all_blocks = nn.ModuleDict({k.replace("[", "_").replace("]", "").replace("=", ""): m for k, m in blocks.items()})
+    out.append(
+        (
+            Bench(
+                "STGCNBlock[PyG spatial]",
+                "layer = built-in adaptive block (offset); the others: spatial=<PyG conv> "
+                "(GCN/Cheb/SAGE: static route, GAT/Transformer: disjoint-union route)",
+                all_blocks,
+                dict(blocks),
+                check=False,
             ),
             x,
         )
@@ -544,6 +589,60 @@ def temporal_layout_choice(b: int, t: int, v: int, c: int, warmup: int, repeats:
     }
 
 
+BASELINE_SNIPPET = """
+import json, statistics, sys, time
+import torch
+torch.set_num_threads(1)
+from skelaug import layouts
+from skelaug.nn import AdaptiveGraphConv
+b, t, c, rounds = (int(a) for a in sys.argv[1:5])
+out = {"src": __import__("skelaug").__file__}
+for mode in ("none", "offset", "attention", "channelwise"):
+    torch.manual_seed(0)
+    layer = AdaptiveGraphConv(c, c, layouts.get("ntu25"), adaptive=mode).train()
+    x = torch.randn(b, t, 25, c, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    ts = []
+    for r in range(rounds + 1):
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        t0 = time.perf_counter()
+        layer(x).sum().backward()
+        ts.append((time.perf_counter() - t0) * 1e3)
+    out[mode] = statistics.median(ts[1:])
+print(json.dumps(out))
+"""
+
+
+def compare_with_baseline(src: Path, b: int, t: int, c: int, pairs: int, rounds: int) -> dict[str, Any]:
+    """``AdaptiveGraphConv`` forward + backward (1 thread) in alternating subprocesses: baseline, this tree."""
+    here = Path(__file__).resolve().parents[1]
+    meds: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
+    for _ in range(pairs):
+        for name, root in (("baseline", src), ("this", here)):
+            env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+            res = subprocess.run(
+                [sys.executable, "-c", BASELINE_SNIPPET, str(b), str(t), str(c), str(rounds)],
+                capture_output=True, text=True, env=env, cwd=str(root), check=True,
+            )
+            got = json.loads(res.stdout.strip().splitlines()[-1])
+            if not got["src"].startswith(str(root)):
+                raise RuntimeError(f"{name} imported skelaug from {got['src']}, not from {root}")
+            for mode, ms in got.items():
+                if mode != "src":
+                    meds[name].setdefault(mode, []).append(ms)
+    rows = {}
+    for mode in meds["this"]:
+        base, this = statistics.median(meds["baseline"][mode]), statistics.median(meds["this"][mode])
+        ratio = round(this / base, 3)
+        rows[mode] = {"baseline_ms": round(base, 1), "this_ms": round(this, 1), "this_over_baseline": ratio}
+    return {
+        "what": f"AdaptiveGraphConv({c}, {c}) forward + backward, B={b}, T={t}, V=25, 1 thread; median over "
+        f"{pairs} alternating process pairs of each process's median of {rounds} rounds",
+        "baseline_src": str(src),
+        "modes": rows,
+    }
+
+
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     """Targets met or missed, and a caveat when other processes loaded the machine."""
     missed = []
@@ -600,12 +699,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--quick", action="store_true", help="tiny shapes, one repeat: a smoke run")
     ap.add_argument("--out", type=Path, default=RESULTS / "nn_cpu.json")
+    ap.add_argument("--baseline-src", type=Path, default=None, help="source tree to compare AdaptiveGraphConv with")
+    ap.add_argument("--baseline-pairs", type=int, default=5)
+    ap.add_argument("--only-baseline", action="store_true", help="run only the baseline comparison")
     args = ap.parse_args(argv)
     if args.quick:
         args.batch, args.frames, args.channels, args.warmup, args.repeats = 2, 6, 8, 0, 1
     torch.set_num_threads(args.threads)
     lay = layouts.get(args.layout)
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    baseline = None
+    if args.baseline_src is not None:
+        baseline = compare_with_baseline(
+            args.baseline_src, args.batch, args.frames, args.channels, args.baseline_pairs, args.repeats
+        )
+        print(json.dumps(baseline), flush=True)
+        if args.only_baseline:
+            return baseline
     rows = []
     for bench, x in build_benches(args.batch, args.frames, args.channels, lay, args.quick):
         row = run_bench(bench, x, args.warmup, args.repeats)
@@ -635,6 +745,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "results": rows,
         "temporal_conv_layout_choice": choice,
     }
+    if baseline is not None:
+        result["baseline_comparison"] = baseline
     result["summary"] = summarize(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
