@@ -324,3 +324,30 @@ def test_block_and_encoder_accept_ready_spatial_modules_and_check_widths() -> No
     routes = [b.gcn.resolved_route for b in enc.blocks]  # type: ignore[union-attr]
     assert routes == ["union", "union"]
     assert enc(torch.randn(2, 1, 6, 17, 3), torch.tensor([6, 3])).shape == (2, 16)
+
+
+@pytest.mark.parametrize("layout", ["ntu25", "coco17", "mpi15"])
+def test_sym_normalisation_equals_pyg_gcn_norm(layout: str) -> None:
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from torch_geometric.utils import to_dense_adj
+
+    from skelaug.nn import normalize_adjacency
+
+    g = SkeletonGraph.from_layout(layouts.get(layout))
+    ei, w = gcn_norm(g.edge_index, torch.ones(g.num_edges, dtype=torch.float64), g.num_nodes, add_self_loops=True)
+    pyg_dense = to_dense_adj(ei, edge_attr=w, max_num_nodes=g.num_nodes)[0].t()  # [target, source]
+    ours = normalize_adjacency(g.adjacency(self_loops=True), "sym")
+    torch.testing.assert_close(ours, pyg_dense, rtol=1e-15, atol=0)
+
+
+def test_docs_route_table_matches_the_rule() -> None:
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "graph_layers.rst"
+    if not doc.exists():
+        pytest.skip(f"{doc} is not in this checkout")
+    rows = [line.split() for line in doc.read_text().splitlines() if line.split()[:1] and line.split()[0] in FACTORIES]
+    assert len(rows) >= 15
+    for name, route, *_ in rows:
+        cin, cout = widths(name)
+        assert spatial_route(FACTORIES[name](cin, cout)) == route, name
