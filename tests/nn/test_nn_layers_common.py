@@ -69,6 +69,9 @@ CASES: dict[str, Case] = {
         lambda g: STGCNEncoder(3, g, widths=(4, 6), spatial=lambda i, o: pyg.GATv2Conv(i, o)), 3, None, True
     ),
     "fusion": Case(lambda g: STBalancedFusion(4, g, embed_channels=2), 4, -2, True),
+    "fusion-propagate": Case(
+        lambda g: STBalancedFusion(4, g, embed_channels=2, execution="propagate"), 4, -2, True
+    ),
     "sequence": Case(lambda g: SequenceEncoder(3, g.num_nodes, 4, embed_channels=5), 3, None, True),
     "joint-bn": Case(lambda g: JointBatchNorm(g.num_nodes, 3), 3),
 }

@@ -22,6 +22,7 @@ from skelaug.nn import (
     AdaptiveGraphConv,
     PyGSpatial,
     SkeletonGraph,
+    STBalancedFusion,
     STGCNBlock,
     STGCNEncoder,
     spatial_route,
@@ -351,3 +352,49 @@ def test_docs_route_table_matches_the_rule() -> None:
     for name, route, *_ in rows:
         cin, cout = widths(name)
         assert spatial_route(FACTORIES[name](cin, cout)) == route, name
+
+
+def fusion_spatial_oracle(m: STBalancedFusion, x: Tensor, edges: np.ndarray) -> np.ndarray:
+    """NumPy loops: G = A + B + softmax(q k^T / sqrt(E)) from the clip mean; Y_i = sum_{(j->i)} G_ij v_j."""
+    assert m.s_qk is not None and m.s_value is not None and m.offset is not None
+    xs = x.detach().numpy()
+    e = m.embed_channels
+    wqk, bqk = m.s_qk.weight.detach().numpy(), m.s_qk.bias.detach().numpy()
+    wv, bv = m.s_value.weight.detach().numpy(), m.s_value.bias.detach().numpy()
+    a, off = m.A.numpy(), m.offset.detach().numpy()
+    b, t, v, _ = xs.shape
+    out = np.zeros((b, t, v, wv.shape[0]))
+    for bi in range(b):
+        qk = xs[bi].mean(0) @ wqk.T + bqk
+        logits = qk[:, :e] @ qk[:, e:].T / np.sqrt(e)
+        att = np.exp(logits - logits.max(1, keepdims=True))
+        att /= att.sum(1, keepdims=True)
+        g = a + off + att
+        value = xs[bi] @ wv.T + bv
+        for j, i in edges.T:
+            out[bi, :, i] += g[i, j] * value[:, j]
+    return out
+
+
+def test_fusion_spatial_branch_is_message_passing() -> None:
+    m = STBalancedFusion(4, TOY, embed_channels=2, temporal=False, residual=False, norm="none").double()
+    randomize_parameters_(m, gen(13)).eval()
+    assert isinstance(m, MessagePassing) and m.node_dim == -2 and m.edge_index.size(1) == 36
+    x = torch.randn(2, 3, 6, 4, generator=gen(14), dtype=torch.float64)
+    dense = m(x)
+    torch.testing.assert_close(m(x, None, m.edge_index), dense, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dense.detach().numpy(), fusion_spatial_oracle(m, x, m.edge_index.numpy()), atol=1e-10)
+    sub = m.edge_index[:, ::3]
+    np.testing.assert_allclose(
+        m(x, None, sub).detach().numpy(), fusion_spatial_oracle(m, x, sub.numpy()), rtol=1e-10, atol=1e-12
+    )
+    adj_t = to_torch_csr_tensor(sub.flip(0), size=(6, 6))
+    torch.testing.assert_close(m(x, None, adj_t), m(x, None, sub), rtol=1e-10, atol=1e-12)
+    # both branches, lengths, execution='propagate'
+    full = STBalancedFusion(4, TOY, embed_channels=2).double()
+    randomize_parameters_(full, gen(15)).eval()
+    mp = STBalancedFusion(4, TOY, embed_channels=2, execution="propagate").double().eval()
+    mp.load_state_dict(full.state_dict())
+    lengths = torch.tensor([3, 2])
+    torch.testing.assert_close(mp(x, lengths), full(x, lengths), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(mp.balance_weights(x, lengths), full.balance_weights(x, lengths))
