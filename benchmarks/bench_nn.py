@@ -20,8 +20,11 @@ next to the built-in adaptive block of the same width: different functions, so n
 interleaved rounds as everywhere.
 
 ``--baseline-src DIR`` (e.g. a checkout of ``main``) adds a side-by-side comparison of
-``AdaptiveGraphConv`` forward + backward on one thread between that source tree and this one, in
-alternating subprocesses (same shapes, same seeded parameters), reported as ``this / baseline``.
+``AdaptiveGraphConv`` forward + backward on one thread between that tree's layer and this one: the
+baseline's ``adaptive_graph_conv.py`` is loaded as a second module in the same process, both are built
+with the same seed (outputs checked equal), and their rounds are interleaved, reported as
+``this / baseline``. (Separate processes were tried first: on this shared machine two processes running
+the same code differed by up to 20 %, more than the effect to measure.)
 
 Timing: training mode, one forward and one backward (``out.sum().backward()``: gradients for the input
 and every parameter), ``--warmup`` untimed rounds, then ``--repeats`` rounds in which the
@@ -45,12 +48,12 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -589,66 +592,62 @@ def temporal_layout_choice(b: int, t: int, v: int, c: int, warmup: int, repeats:
     }
 
 
-BASELINE_SNIPPET = """
-import json, statistics, sys, time
-import torch
-torch.set_num_threads(1)
-from skelaug import layouts
-from skelaug.nn import AdaptiveGraphConv
-b, t, c, rounds = (int(a) for a in sys.argv[1:5])
-out = {"src": __import__("skelaug").__file__}
-for mode in ("none", "offset", "attention", "channelwise"):
-    torch.manual_seed(0)
-    layer = AdaptiveGraphConv(c, c, layouts.get("ntu25"), adaptive=mode).train()
-    x = torch.randn(b, t, 25, c, generator=torch.Generator().manual_seed(1), requires_grad=True)
-    ts, cs = [], []
-    for r in range(rounds + 1):
-        layer.zero_grad(set_to_none=True)
-        x.grad = None
-        t0, c0 = time.perf_counter(), time.process_time()
-        layer(x).sum().backward()
-        ts.append((time.perf_counter() - t0) * 1e3)
-        cs.append((time.process_time() - c0) * 1e3)
-    out[mode] = [statistics.median(ts[1:]), statistics.median(cs[1:])]
-print(json.dumps(out))
-"""
+def load_baseline_layer(src: Path) -> type[nn.Module]:
+    """``AdaptiveGraphConv`` from ``src/skelaug/nn/adaptive_graph_conv.py``, loaded as a separate module.
+
+    Its imports (``skelaug.nn._utils``, ``skelaug.nn.graph``) resolve to this tree, so only the layer's own
+    code differs; both layers are built with the same seed and checked to give equal outputs.
+    """
+    path = src / "skelaug" / "nn" / "adaptive_graph_conv.py"
+    spec = importlib.util.spec_from_file_location("baseline_adaptive_graph_conv", path)
+    if spec is None or spec.loader is None or not path.exists():
+        raise FileNotFoundError(f"--baseline-src {src}: {path} not found; give the root of a skelaug checkout")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cls: type[nn.Module] = module.AdaptiveGraphConv
+    return cls
 
 
-def compare_with_baseline(src: Path, b: int, t: int, c: int, pairs: int, rounds: int) -> dict[str, Any]:
-    """``AdaptiveGraphConv`` forward + backward (1 thread) in alternating subprocesses: baseline, this tree."""
-    here = Path(__file__).resolve().parents[1]
-    meds: dict[str, dict[str, list[list[float]]]] = {"baseline": {}, "this": {}}
-    for _ in range(pairs):
-        for name, root in (("baseline", src), ("this", here)):
-            env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-            res = subprocess.run(
-                [sys.executable, "-c", BASELINE_SNIPPET, str(b), str(t), str(c), str(rounds)],
-                capture_output=True, text=True, env=env, cwd=str(root), check=True,
-            )
-            got = json.loads(res.stdout.strip().splitlines()[-1])
-            if not got["src"].startswith(str(root)):
-                raise RuntimeError(f"{name} imported skelaug from {got['src']}, not from {root}")
-            for mode, ms in got.items():
-                if mode != "src":
-                    meds[name].setdefault(mode, []).append(ms)
-    rows = {}
-    for mode in meds["this"]:
-        row = {}
-        for i, what in enumerate(("wall", "cpu_time")):
-            base = statistics.median(m[i] for m in meds["baseline"][mode])
-            this = statistics.median(m[i] for m in meds["this"][mode])
-            row.update(
-                {
-                    f"baseline_{what}_ms": round(base, 1),
-                    f"this_{what}_ms": round(this, 1),
-                    f"this_over_baseline_{what}": round(this / base, 3),
-                }
-            )
-        rows[mode] = row
+def compare_with_baseline(src: Path, b: int, t: int, c: int, rounds: int) -> dict[str, Any]:
+    """``AdaptiveGraphConv`` forward + backward on one thread: this tree's layer against ``src``'s, in one
+    process, rounds interleaved (the order alternating), median wall-clock and process CPU time."""
+    baseline_cls = load_baseline_layer(src)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    lay = layouts.get("ntu25")
+    rows: dict[str, Any] = {}
+    try:
+        for mode in ("none", "offset", "attention", "channelwise"):
+            torch.manual_seed(0)
+            this = AdaptiveGraphConv(c, c, lay, adaptive=mode)  # type: ignore[arg-type]
+            torch.manual_seed(0)
+            base = baseline_cls(c, c, lay, adaptive=mode)
+            x = torch.randn(b, t, lay.num_joints, c, generator=torch.Generator().manual_seed(1))
+            with torch.no_grad():
+                torch.testing.assert_close(this.train()(x), base.train()(x))
+            x.requires_grad_()
+            wall: dict[str, list[float]] = {"this": [], "baseline": []}
+            cpu: dict[str, list[float]] = {"this": [], "baseline": []}
+            time_round(this, x, this), time_round(base, x, base)  # warm-up
+            for r in range(rounds):
+                order = (("this", this), ("baseline", base)) if r % 2 else (("baseline", base), ("this", this))
+                for name, m in order:
+                    w, cp = time_round(m, x, m)
+                    wall[name].append(w)
+                    cpu[name].append(cp)
+            row: dict[str, Any] = {}
+            for what, ts in (("wall", wall), ("cpu_time", cpu)):
+                med_this, med_base = statistics.median(ts["this"]), statistics.median(ts["baseline"])
+                row[f"this_{what}_ms"] = round(med_this, 1)
+                row[f"baseline_{what}_ms"] = round(med_base, 1)
+                row[f"this_over_baseline_{what}"] = round(med_this / med_base, 3)
+            rows[mode] = row
+    finally:
+        torch.set_num_threads(threads)
     return {
-        "what": f"AdaptiveGraphConv({c}, {c}) forward + backward, B={b}, T={t}, V=25, 1 thread; median over "
-        f"{pairs} alternating process pairs of each process's median of {rounds} rounds (wall-clock and "
-        "process CPU time; the CPU-time ratio is the one to read on a loaded machine)",
+        "what": f"AdaptiveGraphConv({c}, {c}) forward + backward, B={b}, T={t}, V=25, 1 thread, training mode; "
+        f"this tree's layer vs the baseline's, one process, {rounds} interleaved rounds each (order "
+        "alternating), medians",
         "baseline_src": str(src),
         "modes": rows,
     }
@@ -711,7 +710,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="tiny shapes, one repeat: a smoke run")
     ap.add_argument("--out", type=Path, default=RESULTS / "nn_cpu.json")
     ap.add_argument("--baseline-src", type=Path, default=None, help="source tree to compare AdaptiveGraphConv with")
-    ap.add_argument("--baseline-pairs", type=int, default=5)
+    ap.add_argument("--baseline-rounds", type=int, default=15)
     ap.add_argument("--only-baseline", action="store_true", help="run only the baseline comparison")
     args = ap.parse_args(argv)
     if args.quick:
@@ -722,7 +721,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     baseline = None
     if args.baseline_src is not None:
         baseline = compare_with_baseline(
-            args.baseline_src, args.batch, args.frames, args.channels, args.baseline_pairs, args.repeats
+            args.baseline_src, args.batch, args.frames, args.channels, args.baseline_rounds
         )
         print(json.dumps(baseline), flush=True)
         if args.only_baseline:
