@@ -81,6 +81,7 @@ def _invariants(name: str, x: np.ndarray, lengths: np.ndarray) -> dict[str, str]
 
     same_frames = bool(np.array_equal(out, lengths)) and name not in {
         "RandomCropResize", "RandomRepeat", "RandomPosterize", "RandomReverse", "RandomSpeed", "RandomFrameDrop",
+        "UniformSampleFrames",
         "Compose", "OneOf", "SomeOf", "RandomApply"}
     xt = torch.from_numpy(x.astype(np.float64)).requires_grad_(True)
     yt, _ = aug(xt, torch.from_numpy(lengths), generator=0)

@@ -320,8 +320,8 @@ def names() -> list[str]:
 def get(name: str | SkeletonLayout) -> SkeletonLayout:
     """Look up a layout by name (a :class:`SkeletonLayout` is returned unchanged).
 
-    Aliases: ``kinect_v2`` and ``smg`` for ``ntu25``; ``body25`` for ``openpose25``; ``kinetics`` and
-    ``coco18`` for ``openpose18``.
+    Aliases: ``kinect_v2`` and ``smg`` for ``ntu25``; ``kinect_v1``, ``nwucla`` and ``utd_mhad`` for
+    ``kinect20``; ``body25`` for ``openpose25``; ``kinetics`` and ``coco18`` for ``openpose18``.
     """
     if isinstance(name, SkeletonLayout):
         return name
@@ -338,7 +338,8 @@ def get(name: str | SkeletonLayout) -> SkeletonLayout:
 
 
 _ALIASES = {"kinect_v2": "ntu25", "kinect2": "ntu25", "smg": "ntu25", "body25": "openpose25",
-            "body_25": "openpose25", "kinetics": "openpose18", "coco18": "openpose18"}
+            "body_25": "openpose25", "kinetics": "openpose18", "coco18": "openpose18",
+            "kinect_v1": "kinect20", "kinect1": "kinect20", "nwucla": "kinect20", "utd_mhad": "kinect20"}
 
 
 def _build(
@@ -434,6 +435,45 @@ register(_build(
     "ntu25", _NTU_JOINTS, _NTU_TREE, _ntu_parts, ["spine_shoulder"], 3,
     notes="Kinect v2 joint order (NTU RGB+D, NTU-120, SMG, Kinect v2 CSV). Bones follow the Kinect v2 SDK "
           "(hand tip -> hand, thumb -> wrist); ST-GCN instead chains tip -> thumb -> hand.",
+))
+
+# ---- Kinect v1 (20 joints, 3D): NW-UCLA, UTD-MHAD, MSR Action3D ---------------------------
+# Canonical order = the Kinect v1 SDK's NUI_SKELETON_POSITION_INDEX order, which NW-UCLA's JSON files
+# use as they are; UTD-MHAD's .mat files list the same joints head first and their reader reorders.
+_KINECT20_JOINTS = [
+    "hip_center", "spine", "shoulder_center", "head",
+    "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+    "right_shoulder", "right_elbow", "right_wrist", "right_hand",
+    "left_hip", "left_knee", "left_ankle", "left_foot",
+    "right_hip", "right_knee", "right_ankle", "right_foot",
+]
+_KINECT20_TREE = [
+    ("spine", "hip_center"), ("shoulder_center", "spine"), ("head", "shoulder_center"),
+    *[(f"{s}_shoulder", "shoulder_center") for s in ("left", "right")],
+    *[(f"{s}_elbow", f"{s}_shoulder") for s in ("left", "right")],
+    *[(f"{s}_wrist", f"{s}_elbow") for s in ("left", "right")],
+    *[(f"{s}_hand", f"{s}_wrist") for s in ("left", "right")],
+    *[(f"{s}_hip", "hip_center") for s in ("left", "right")],
+    *[(f"{s}_knee", f"{s}_hip") for s in ("left", "right")],
+    *[(f"{s}_ankle", f"{s}_knee") for s in ("left", "right")],
+    *[(f"{s}_foot", f"{s}_ankle") for s in ("left", "right")],
+]
+_k20_parts: dict[str, tuple[Sequence[str], str]] = {
+    "head": (["head"], "shoulder_center"),
+    "face": (["head"], "shoulder_center"),
+    "torso": (["hip_center", "spine", "shoulder_center", "left_hip", "right_hip"], "spine"),
+}
+for _s in ("left", "right"):
+    _k20_parts[f"{_s}_arm"] = ([f"{_s}_shoulder", f"{_s}_elbow", f"{_s}_wrist"], f"{_s}_shoulder")
+    _k20_parts[f"{_s}_hand"] = ([f"{_s}_hand"], f"{_s}_wrist")
+    _k20_parts[f"{_s}_leg"] = ([f"{_s}_knee", f"{_s}_ankle", f"{_s}_foot"], f"{_s}_hip")
+_composites(_k20_parts, "spine")
+register(_build(
+    "kinect20", _KINECT20_JOINTS, _KINECT20_TREE, _k20_parts, ["shoulder_center"], 3,
+    notes="Kinect v1 SDK joint order (NW-UCLA JSON as stored; UTD-MHAD .mat files are head first and are "
+          "reordered by their reader). The 19 bones are the Kinect v1 skeleton (the same undirected edges as "
+          "CTR-GCN's NW-UCLA graph, which roots them at shoulder_center); here the tree is rooted at "
+          "hip_center, as ntu25 is at spine_base. 'left' is the subject's left.",
 ))
 
 # ---- OpenPose BODY_25 (2D) -----------------------------------------------------------

@@ -22,6 +22,7 @@ from skelaug.augment.noise import (
     RandomPerturb,
     RandomSegmentMix,
 )
+from skelaug.augment.normalize import AlignView, CentreBody, NormalizeScale, UniformSampleFrames
 from skelaug.augment.ops import Op, Program
 from skelaug.augment.spatial import (
     RandomBoneLength,
@@ -43,10 +44,13 @@ from skelaug.augment.temporal import (
 
 __all__ = [
     "AUGMENTATIONS",
+    "AlignView",
     "Augmentation",
+    "CentreBody",
     "Compose",
     "Context",
     "MultiView",
+    "NormalizeScale",
     "OneOf",
     "Op",
     "Program",
@@ -74,6 +78,7 @@ __all__ = [
     "RandomSpeed",
     "RandomTranslate",
     "SomeOf",
+    "UniformSampleFrames",
     "available_backends",
     "from_dict",
     "get_default_backend",

@@ -19,6 +19,8 @@ format             layout           channels                             fps
 ``smg_csv``        ``ntu25``        x, y, z (m)                          30
 ``coco_json``      ``coco17``       x, y (px), v / 2                     --
 iMiGUE (OpenPose)  ``imigue22``     x, y (px), score                     25
+``nwucla_json``    ``kinect20``     x, y, z (m)                          --
+``utd_mhad_mat``   ``kinect20``     x, y, z (m)                          30
 =================  ===============  ===================================  ===
 
 Missing joints are all-zero coordinates. Malformed files raise :class:`SkeletonFormatError` (a
@@ -32,7 +34,17 @@ Example:
     (1, 4, 2)
 """
 
-from skelaug.io import coco, kinect, kinetics, mediapipe, ntu, openpose, smg  # noqa: F401  (registers readers)
+from skelaug.io import (  # noqa: F401  (registers readers)
+    coco,
+    kinect,
+    kinetics,
+    mediapipe,
+    ntu,
+    nwucla,
+    openpose,
+    smg,
+    utd_mhad,
+)
 from skelaug.io._base import (
     ReaderInfo,
     SkeletonFormatError,
@@ -58,12 +70,16 @@ from skelaug.io.kinect import read_kinect_csv
 from skelaug.io.kinetics import read_kinetics_json
 from skelaug.io.mediapipe import read_mediapipe_csv
 from skelaug.io.ntu import read_ntu_npy, read_ntu_skeleton
+from skelaug.io.nwucla import NWUCLA_CLASSES, nwucla_name_fields, read_nwucla_json
 from skelaug.io.openpose import parse_openpose_frame, read_openpose
 from skelaug.io.people import select_people, track_people
 from skelaug.io.smg import SMGLabel, read_smg_csv, read_smg_labels
+from skelaug.io.utd_mhad import UTD_MHAD_CLASSES, read_utd_mhad_mat, utd_mhad_name_fields
 
 __all__ = [
     "IMIGUE_CLASSES",
+    "NWUCLA_CLASSES",
+    "UTD_MHAD_CLASSES",
     "IMiGUELabel",
     "LabelledClip",
     "PysklData",
@@ -76,6 +92,7 @@ __all__ = [
     "formats",
     "load_pyskl",
     "load_stgcn",
+    "nwucla_name_fields",
     "openpose_to_imigue22",
     "parse_openpose_frame",
     "read",
@@ -88,13 +105,16 @@ __all__ = [
     "read_mediapipe_csv",
     "read_ntu_npy",
     "read_ntu_skeleton",
+    "read_nwucla_json",
     "read_openpose",
     "read_smg_csv",
     "read_smg_labels",
+    "read_utd_mhad_mat",
     "register_reader",
     "save_pyskl",
     "save_stgcn",
     "select_people",
     "to_stgcn_sample",
     "track_people",
+    "utd_mhad_name_fields",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -281,9 +283,24 @@ def _save_cache(file: Path, seq: SkeletonSequence) -> None:
         "source": seq.source,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, default=_jsonable).encode(), dtype=np.uint8)
-    tmp = file.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, file)
+    atomic_write(file, lambda f: np.savez(f, **arrays))
+
+
+def atomic_write(file: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write ``file`` through ``write(f)`` under a private temporary name, then rename it into place.
+
+    Several processes (DataLoader workers, concurrent runs) may write the same cache file at once:
+    each uses its own temporary name, and the rename is atomic, so readers see either no file or a
+    complete one, never a partial write.
+    """
+    tmp = file.with_name(f"{file.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, file)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _jsonable(o: Any) -> Any:
@@ -360,8 +377,12 @@ def read(
         cdir.mkdir(parents=True, exist_ok=True)
         cache_file = _cache_file(cdir, p, name, options)
         if cache_file.exists():
-            seq = _load_cache(cache_file)
-            return _finish(seq, max_persons, select, fps)
+            try:
+                seq = _load_cache(cache_file)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                pass                                   # damaged (e.g. disk full): parse and rewrite it
+            else:
+                return _finish(seq, max_persons, select, fps)
     seq = _READERS[name].func(p, **options)
     if cache_file is not None:
         _save_cache(cache_file, seq)

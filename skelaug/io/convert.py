@@ -39,7 +39,16 @@ from numpy.typing import NDArray
 from skelaug.io._base import PathLike, SkeletonFormatError, SkeletonSequence
 from skelaug.io._safe_pickle import safe_load
 
-__all__ = ["PysklData", "load_pyskl", "load_stgcn", "save_pyskl", "save_stgcn", "to_stgcn_sample"]
+__all__ = [
+    "PysklData",
+    "annotation_sequence",
+    "load_pyskl",
+    "load_stgcn",
+    "read_pyskl_pickle",
+    "save_pyskl",
+    "save_stgcn",
+    "to_stgcn_sample",
+]
 
 _GUESS = {
     (17, 2): "coco17",
@@ -180,11 +189,52 @@ def save_pyskl(
         pickle.dump(obj, f, protocol=4)
 
 
-def load_pyskl(path: PathLike, *, layout: str | None = None) -> PysklData:
-    """Read a pyskl annotation pickle into sequences (``C = D`` + 1 score channel when present).
+def annotation_sequence(a: Mapping[str, Any], i: int, path: PathLike, layout: str | None = None) -> SkeletonSequence:
+    """One pyskl annotation dict (number ``i`` of file ``path``) as a :class:`SkeletonSequence`.
 
-    The layout comes from ``layout``, else the file's own ``"layout"`` key (written by
-    :func:`save_pyskl`), else a guess from ``(V, D)``: 17 x 2 -> ``coco17``, 25 x 3 -> ``ntu25``, ...
+    ``C = D`` coordinates plus a score channel when ``keypoint_score`` is present; the layout comes
+    from ``layout``, else the annotation's ``"layout"`` key, else a guess from ``(V, D)``.
+    """
+    p = Path(path)
+    if "keypoint" not in a:
+        raise SkeletonFormatError(p, f"annotation {i} ({a.get('frame_dir')}) has no 'keypoint'")
+    kp = np.asarray(a["keypoint"], dtype=np.float32)
+    if kp.ndim != 4:
+        raise SkeletonFormatError(
+            p, f"annotation {i}: keypoint has shape {kp.shape}, expected (M, T, V, D)"
+        )
+    score = a.get("keypoint_score")
+    lay = layout or a.get("layout") or _GUESS.get((kp.shape[2], kp.shape[3]))
+    if lay is None:
+        raise SkeletonFormatError(
+            p,
+            f"annotation {i}: cannot tell the layout of {kp.shape[2]} joints x "
+            f"{kp.shape[3]} dims; pass layout=",
+        )
+    conf = None
+    data = kp
+    if score is not None:
+        conf = np.asarray(score, dtype=np.float32)
+        if conf.shape != kp.shape[:3]:
+            raise SkeletonFormatError(
+                p, f"annotation {i}: keypoint_score shape {conf.shape} != {kp.shape[:3]}"
+            )
+        data = np.concatenate([kp, conf[..., None]], axis=-1)
+    chans = ("x", "y", "z")[: kp.shape[3]] + (("score",) if score is not None else ())
+    return SkeletonSequence(
+        data=np.ascontiguousarray(data),
+        layout=lay,
+        fps=a.get("fps"),
+        confidence=None if conf is None else conf.copy(),
+        channels=chans,
+        source={"path": str(p), "format": "pyskl", "frame_dir": a.get("frame_dir"), "img_shape": a.get("img_shape")},
+    )
+
+
+def read_pyskl_pickle(path: PathLike) -> dict[str, Any]:
+    """The raw ``{"split": ..., "annotations": [...]}`` of a pyskl pickle (restricted unpickler).
+
+    A bare list of annotations (older pyskl files) becomes ``{"split": {}, "annotations": list}``.
     """
     p = Path(path)
     with open(p, "rb") as f:
@@ -196,48 +246,20 @@ def load_pyskl(path: PathLike, *, layout: str | None = None) -> PysklData:
         obj = {"split": {}, "annotations": obj}
     if not isinstance(obj, dict) or not isinstance(obj.get("annotations"), list):
         raise SkeletonFormatError(p, "not a pyskl annotation file (no 'annotations' list)")
+    return obj
+
+
+def load_pyskl(path: PathLike, *, layout: str | None = None) -> PysklData:
+    """Read a pyskl annotation pickle into sequences (``C = D`` + 1 score channel when present).
+
+    The layout comes from ``layout``, else the file's own ``"layout"`` key (written by
+    :func:`save_pyskl`), else a guess from ``(V, D)``: 17 x 2 -> ``coco17``, 25 x 3 -> ``ntu25``, ...
+    """
+    p = Path(path)
+    obj = read_pyskl_pickle(p)
     seqs, labels, names = [], [], []
     for i, a in enumerate(obj["annotations"]):
-        if "keypoint" not in a:
-            raise SkeletonFormatError(p, f"annotation {i} ({a.get('frame_dir')}) has no 'keypoint'")
-        kp = np.asarray(a["keypoint"], dtype=np.float32)
-        if kp.ndim != 4:
-            raise SkeletonFormatError(
-                p, f"annotation {i}: keypoint has shape {kp.shape}, expected (M, T, V, D)"
-            )
-        score = a.get("keypoint_score")
-        lay = layout or a.get("layout") or _GUESS.get((kp.shape[2], kp.shape[3]))
-        if lay is None:
-            raise SkeletonFormatError(
-                p,
-                f"annotation {i}: cannot tell the layout of {kp.shape[2]} joints x "
-                f"{kp.shape[3]} dims; pass layout=",
-            )
-        conf = None
-        data = kp
-        if score is not None:
-            conf = np.asarray(score, dtype=np.float32)
-            if conf.shape != kp.shape[:3]:
-                raise SkeletonFormatError(
-                    p, f"annotation {i}: keypoint_score shape {conf.shape} != {kp.shape[:3]}"
-                )
-            data = np.concatenate([kp, conf[..., None]], axis=-1)
-        chans = ("x", "y", "z")[: kp.shape[3]] + (("score",) if score is not None else ())
-        seqs.append(
-            SkeletonSequence(
-                data=np.ascontiguousarray(data),
-                layout=lay,
-                fps=a.get("fps"),
-                confidence=None if conf is None else conf.copy(),
-                channels=chans,
-                source={
-                    "path": str(p),
-                    "format": "pyskl",
-                    "frame_dir": a.get("frame_dir"),
-                    "img_shape": a.get("img_shape"),
-                },
-            )
-        )
+        seqs.append(annotation_sequence(a, i, p, layout))
         labels.append(int(a.get("label", -1)))
         names.append(str(a.get("frame_dir", i)))
     split = {str(k): [str(x) for x in v] for k, v in (obj.get("split") or {}).items()}

@@ -8,9 +8,10 @@ from skelaug.testing import example_augmentation
 # Augmentations whose frames stay in place (no temporal resampling) and that never delete joints.
 GEOMETRIC = {"RandomRotate", "RandomShear", "RandomScale", "RandomTranslate", "RandomMirror",
              "RandomBoneLength", "RandomPartTransform", "RandomGaussianNoise", "RandomPerturb",
-             "RandomGaussianBlur", "RandomPartMix", "RandomSegmentMix"}
+             "RandomGaussianBlur", "RandomPartMix", "RandomSegmentMix", "CentreBody", "AlignView",
+             "NormalizeScale"}
 TEMPORAL = {"RandomCropResize", "RandomRepeat", "RandomPosterize", "RandomSpeed", "RandomReverse",
-            "RandomFrameDrop"}
+            "RandomFrameDrop", "UniformSampleFrames"}
 MASKS = {"RandomJointMask", "RandomPartMask", "RandomAxisMask", "RandomFrameMask"}
 
 

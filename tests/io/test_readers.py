@@ -47,11 +47,17 @@ EXPECTED = {
     "openpose_json/kth_mpi15_boxing": ("openpose_folder", "mpi15", 1, 223, 3),
     "openpose_json/kth_mpi15_handclapping": ("openpose_folder", "mpi15", 1, 162, 3),
     "openpose_json/kth_mpi15_jogging": ("openpose_folder", "mpi15", 1, 104, 3),
+    "utd_mhad_mat/a5_s2_t1_skeleton.mat": ("utd_mhad_mat", "kinect20", 1, 53, 3),
+    "utd_mhad_mat/a12_s7_t3_skeleton.mat": ("utd_mhad_mat", "kinect20", 1, 80, 3),
+    "utd_mhad_mat/a20_s4_t2_skeleton.mat": ("utd_mhad_mat", "kinect20", 1, 50, 3),
+    "utd_mhad_mat/a27_s5_t1_skeleton.mat": ("utd_mhad_mat", "kinect20", 1, 86, 3),
 }
+#: documentation that ships next to the fixtures, not skeleton files
+NOT_SKELETONS = {"SOURCES.md", "Skeleton_joint_order.txt"}
 
 
 def test_every_fixture_is_covered():
-    found = {str(p.relative_to(FX)) for p in FX.glob("*/*") if p.name != "SOURCES.md"}
+    found = {str(p.relative_to(FX)) for p in FX.glob("*/*") if p.name not in NOT_SKELETONS}
     assert found == set(EXPECTED)
 
 
