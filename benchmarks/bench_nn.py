@@ -9,13 +9,29 @@ For every layer three implementations compute the same function with the same pa
   (``node_dim=-2`` over ``(B, T, V, C)``, all frames in one call). ``mp_loop`` (graph convolution only)
   is the PyTorch-Geometric-Temporal pattern: the same message passing called once per frame.
 
-The outputs of the three are checked to agree before anything is timed. Timing: training mode, one
-forward and one backward (``out.sum().backward()``: gradients for the input and every parameter),
-``--warmup`` untimed rounds, then ``--repeats`` rounds in which the implementations take turns (so slow
-drifts of a shared machine hit all of them alike); the median wall-clock time is reported, with the
-median process CPU time beside it (less sensitive to other processes on a shared machine). References
-that take tens of seconds (message passing over a complete graph) get two timed rounds after the
-untimed correctness call.
+``propagate`` (graph convolution only) is the layer's own PyTorch Geometric route,
+``layer(x, layer.edge_index)``: :class:`~torch_geometric.nn.MessagePassing.propagate` over the support of
+its topology, the same function as the default fused dense route. The outputs are checked to agree
+before anything is timed.
+
+``STGCNBlock[PyG spatial]`` times blocks whose spatial operator is a PyG convolution (``spatial=``; the
+static route for GCNConv / ChebConv / SAGEConv, the disjoint-union route for GATConv / TransformerConv)
+next to the built-in adaptive block of the same width: different functions, so no agreement check,
+interleaved rounds as everywhere.
+
+``--baseline-src DIR`` (e.g. a checkout of ``main``) adds a side-by-side comparison of
+``AdaptiveGraphConv`` forward + backward on one thread between that tree's layer and this one: the
+baseline's ``adaptive_graph_conv.py`` is loaded as a second module in the same process, both are built
+with the same seed (outputs checked equal), and their rounds are interleaved, reported as
+``this / baseline``. (Separate processes were tried first: on this shared machine two processes running
+the same code differed by up to 20 %, more than the effect to measure.)
+
+Timing: training mode, one forward and one backward (``out.sum().backward()``: gradients for the input
+and every parameter), ``--warmup`` untimed rounds, then ``--repeats`` rounds in which the
+implementations take turns (so slow drifts of a shared machine hit all of them alike); the median
+wall-clock time is reported, with the median process CPU time beside it (less sensitive to other
+processes on a shared machine). References that take tens of seconds (message passing over a complete
+graph) get two timed rounds after the untimed correctness call.
 
 Targets (issue 5): ``layer / dense <= 1.1`` and ``mp / layer >= 5``. Where the graph is sparse and fixed
 (ST-GCN's partition; the temporal chain of a convolution) message passing moves few messages and the
@@ -32,6 +48,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -48,6 +65,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torch_geometric
+import torch_geometric.nn as pyg
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
@@ -363,6 +381,7 @@ class Bench:
     module: nn.Module
     impls: dict[str, Callable[[Tensor], Tensor]]
     slow: frozenset[str] = frozenset()  # references that take seconds: fewer timed rounds
+    check: bool = True  # the implementations compute the same function (compared before timing)
 
 
 def time_round(fn: Callable[[Tensor], Tensor], x: Tensor, module: nn.Module) -> tuple[float, float]:
@@ -378,7 +397,7 @@ def run_bench(
     bench: Bench, x: Tensor, warmup: int, repeats: int, slow_repeats: int = 2, check: bool = True
 ) -> dict[str, Any]:
     module = bench.module.train()
-    if check:
+    if check and bench.check:
         with torch.no_grad():
             ref = bench.impls["layer"](x)
             for name, fn in bench.impls.items():
@@ -414,6 +433,11 @@ def run_bench(
         row["mp_over_layer"] = round(med["mp"] / med["layer"], 2)
         row["mp_over_layer_cpu_time"] = round(med_cpu["mp"] / med_cpu["layer"], 2)
         row["mp_target_met"] = bool(med["mp"] / med["layer"] >= 5.0)
+    if "propagate" in med:
+        row["propagate_over_layer"] = round(med["propagate"] / med["layer"], 2)
+        row["propagate_over_layer_cpu_time"] = round(med_cpu["propagate"] / med_cpu["layer"], 2)
+    if not bench.check:
+        row["over_layer"] = {n: round(m / med["layer"], 2) for n, m in med.items() if n != "layer"}
     if "mp_loop" in med:
         row["mp_loop_over_layer"] = round(med["mp_loop"] / med["layer"], 2)
         row["mp_loop_target_met"] = bool(med["mp_loop"] / med["layer"] >= 5.0)
@@ -436,6 +460,7 @@ def build_benches(b: int, t: int, c: int, lay: Any, quick: bool) -> list[tuple[B
             "layer": layer,
             "dense": lambda x, layer=layer: agc_dense(layer, x),
             "mp": AGCMessagePassing(layer),
+            "propagate": lambda x, layer=layer: layer(x, layer.edge_index),
         }
         if mode == "none" and not quick:
             impls["mp_loop"] = AGCMessagePassing(layer, per_frame_loop=True)
@@ -469,6 +494,29 @@ def build_benches(b: int, t: int, c: int, lay: Any, quick: bool) -> list[tuple[B
                     "mp": block_with(agc_mp, tcn_mp, block),
                 },
                 frozenset({"mp"}),
+            ),
+            x,
+        )
+    )
+    convs: dict[str, nn.Module] = {
+        "GCNConv": pyg.GCNConv(c, c),
+        "ChebConv[K=2]": pyg.ChebConv(c, c, K=2),
+        "SAGEConv": pyg.SAGEConv(c, c),
+        "GATConv[4 heads]": pyg.GATConv(c, c // 4, heads=4),
+        "TransformerConv": pyg.TransformerConv(c, c),
+    }
+    blocks = {"layer": STGCNBlock(c, c, lay, adaptive="offset")}
+    blocks.update({name: STGCNBlock(c, c, lay, spatial=conv) for name, conv in convs.items()})
+    all_blocks = nn.ModuleDict({k.replace("[", "_").replace("]", "").replace("=", ""): m for k, m in blocks.items()})
+    out.append(
+        (
+            Bench(
+                "STGCNBlock[PyG spatial]",
+                "layer = built-in adaptive block (offset); the others: spatial=<PyG conv> "
+                "(GCN/Cheb/SAGE: static route, GAT/Transformer: disjoint-union route)",
+                all_blocks,
+                dict(blocks),
+                check=False,
             ),
             x,
         )
@@ -544,6 +592,67 @@ def temporal_layout_choice(b: int, t: int, v: int, c: int, warmup: int, repeats:
     }
 
 
+def load_baseline_layer(src: Path) -> type[nn.Module]:
+    """``AdaptiveGraphConv`` from ``src/skelaug/nn/adaptive_graph_conv.py``, loaded as a separate module.
+
+    Its imports (``skelaug.nn._utils``, ``skelaug.nn.graph``) resolve to this tree, so only the layer's own
+    code differs; both layers are built with the same seed and checked to give equal outputs.
+    """
+    path = src / "skelaug" / "nn" / "adaptive_graph_conv.py"
+    spec = importlib.util.spec_from_file_location("baseline_adaptive_graph_conv", path)
+    if spec is None or spec.loader is None or not path.exists():
+        raise FileNotFoundError(f"--baseline-src {src}: {path} not found; give the root of a skelaug checkout")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cls: type[nn.Module] = module.AdaptiveGraphConv
+    return cls
+
+
+def compare_with_baseline(src: Path, b: int, t: int, c: int, rounds: int) -> dict[str, Any]:
+    """``AdaptiveGraphConv`` forward + backward on one thread: this tree's layer against ``src``'s, in one
+    process, rounds interleaved (the order alternating), median wall-clock and process CPU time."""
+    baseline_cls = load_baseline_layer(src)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    lay = layouts.get("ntu25")
+    rows: dict[str, Any] = {}
+    try:
+        for mode in ("none", "offset", "attention", "channelwise"):
+            torch.manual_seed(0)
+            this = AdaptiveGraphConv(c, c, lay, adaptive=mode)  # type: ignore[arg-type]
+            torch.manual_seed(0)
+            base = baseline_cls(c, c, lay, adaptive=mode)
+            x = torch.randn(b, t, lay.num_joints, c, generator=torch.Generator().manual_seed(1))
+            with torch.no_grad():
+                torch.testing.assert_close(this.train()(x), base.train()(x))
+            x.requires_grad_()
+            wall: dict[str, list[float]] = {"this": [], "baseline": []}
+            cpu: dict[str, list[float]] = {"this": [], "baseline": []}
+            time_round(this, x, this), time_round(base, x, base)  # warm-up
+            for r in range(rounds):
+                order = (("this", this), ("baseline", base)) if r % 2 else (("baseline", base), ("this", this))
+                for name, m in order:
+                    w, cp = time_round(m, x, m)
+                    wall[name].append(w)
+                    cpu[name].append(cp)
+            row: dict[str, Any] = {}
+            for what, ts in (("wall", wall), ("cpu_time", cpu)):
+                med_this, med_base = statistics.median(ts["this"]), statistics.median(ts["baseline"])
+                row[f"this_{what}_ms"] = round(med_this, 1)
+                row[f"baseline_{what}_ms"] = round(med_base, 1)
+                row[f"this_over_baseline_{what}"] = round(med_this / med_base, 3)
+            rows[mode] = row
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "what": f"AdaptiveGraphConv({c}, {c}) forward + backward, B={b}, T={t}, V=25, 1 thread, training mode; "
+        f"this tree's layer vs the baseline's, one process, {rounds} interleaved rounds each (order "
+        "alternating), medians",
+        "baseline_src": str(src),
+        "modes": rows,
+    }
+
+
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     """Targets met or missed, and a caveat when other processes loaded the machine."""
     missed = []
@@ -600,12 +709,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--quick", action="store_true", help="tiny shapes, one repeat: a smoke run")
     ap.add_argument("--out", type=Path, default=RESULTS / "nn_cpu.json")
+    ap.add_argument("--baseline-src", type=Path, default=None, help="source tree to compare AdaptiveGraphConv with")
+    ap.add_argument("--baseline-rounds", type=int, default=15)
+    ap.add_argument("--only-baseline", action="store_true", help="run only the baseline comparison")
     args = ap.parse_args(argv)
     if args.quick:
         args.batch, args.frames, args.channels, args.warmup, args.repeats = 2, 6, 8, 0, 1
     torch.set_num_threads(args.threads)
     lay = layouts.get(args.layout)
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    baseline = None
+    if args.baseline_src is not None:
+        baseline = compare_with_baseline(
+            args.baseline_src, args.batch, args.frames, args.channels, args.baseline_rounds
+        )
+        print(json.dumps(baseline), flush=True)
+        if args.only_baseline:
+            return baseline
     rows = []
     for bench, x in build_benches(args.batch, args.frames, args.channels, lay, args.quick):
         row = run_bench(bench, x, args.warmup, args.repeats)
@@ -635,6 +755,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "results": rows,
         "temporal_conv_layout_choice": choice,
     }
+    if baseline is not None:  # as a list of rows, which the docs render as a table
+        result["baseline_comparison_what"] = baseline["what"]
+        result["baseline_src"] = baseline["baseline_src"]
+        result["baseline_comparison"] = [{"mode": m, **row} for m, row in baseline["modes"].items()]
     result["summary"] = summarize(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import torch
 import torch.nn.functional as F
@@ -99,8 +99,8 @@ class GraphModule(nn.Module):
     matrix again instead of a widened float32 rounding.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # keyword arguments reach a cooperative base (PyG's MessagePassing)
         self._graph_masters: dict[str, Tensor] = {}
 
     def register_graph_buffer(self, name: str, value: Tensor) -> None:

@@ -8,6 +8,8 @@ from typing import Literal, TypeAlias
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import is_sparse, scatter, to_edge_index
 
 from skelaug.nn._utils import (
     ChannelNorm,
@@ -19,19 +21,24 @@ from skelaug.nn._utils import (
     kaiming_fan_out_,
     permute_square_,
 )
-from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy, resolve_graph
+from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy, check_edge_index, resolve_graph
 from skelaug.nn.graph import partition as graph_partition
 
-__all__ = ["ADAPTIVE_MODES", "AdaptiveGraphConv", "AdaptiveMode"]
+__all__ = ["ADAPTIVE_MODES", "EXECUTIONS", "AdaptiveGraphConv", "AdaptiveMode", "Execution"]
 
 #: Adaptive-graph variants: fixed (ST-GCN), edge importance, learned offset, attention (2s-AGCN),
 #: channel-wise (CTR-GCN).
 AdaptiveMode: TypeAlias = Literal["none", "importance", "offset", "attention", "channelwise"]
 #: All values of :data:`AdaptiveMode`.
 ADAPTIVE_MODES: tuple[AdaptiveMode, ...] = ("none", "importance", "offset", "attention", "channelwise")
+#: How ``forward(x)`` runs without an explicit graph: fused dense matrix products, or PyG's
+#: ``propagate`` over the layer's own :attr:`AdaptiveGraphConv.edge_index`.
+Execution: TypeAlias = Literal["dense", "propagate"]
+#: All values of :data:`Execution`.
+EXECUTIONS: tuple[Execution, ...] = ("dense", "propagate")
 
 
-class AdaptiveGraphConv(GraphModule):
+class AdaptiveGraphConv(GraphModule, MessagePassing):  # type: ignore[misc]  # PyG is untyped
     r"""Adaptive graph convolution over joints, applied to every frame at once.
 
     One layer covers ST-GCN (Yan et al., AAAI 2018), 2s-AGCN (Shi et al., *Two-Stream Adaptive Graph
@@ -78,6 +85,28 @@ class AdaptiveGraphConv(GraphModule):
     Joints are mixed with dense ``(V, V)`` matrix products over all ``B * T`` frames at once; channel
     mixing happens first when :math:`C_{in} \ge C_{out}` and last otherwise (the cheaper order).
 
+    **As a PyG layer.** The class is a :class:`torch_geometric.nn.MessagePassing` in PyG's static-graph
+    mode (``aggr='sum'``, ``node_dim=-2``: nodes second-to-last, any leading batch axes). The same
+    function is then a sum of messages over the edges :math:`(j \to i)` of the topology's support,
+
+    .. math::
+
+        x'_{t,i} = \sum_{j \in \mathcal N(i)} m_{t, j \to i}, \qquad
+        m_{t, j \to i} = \sum_{k=1}^{K} G_{k,ij} \odot (x_{t,j} W_k)
+
+    (:meth:`message` computes :math:`m` from the lifted :math:`x_j W` and the per-edge weights
+    :math:`G_{k,ij}`, :meth:`aggregate` sums at the targets, :meth:`message_and_aggregate` does both
+    with one dense contraction for a sparse adjacency), followed by the same bias, normalisation,
+    residual and ReLU. :attr:`edge_index` is that support: the partition's non-zeros (the skeleton's
+    edges and self loops) for ``'none'`` and ``'importance'``, every ordered joint pair (self loops
+    included) for the modes with a dense learned offset. ``forward(x, edge_index)`` runs the message
+    passing over any given ``edge_index`` ``(2, E)`` (PyG's ``[source, target]`` rows) or sparse
+    adjacency ``adj_t`` ``(V, V)`` (``torch.sparse`` or ``torch_sparse.SparseTensor``, rows are targets);
+    pairs outside it contribute nothing, so ``forward(x, conv.edge_index)`` equals the dense ``forward(x)``
+    to float rounding. ``execution='propagate'`` makes that the default route; ``'dense'`` (the default)
+    keeps the fused matrix products, which are much faster for a 20-25 joint skeleton
+    (``benchmarks/bench_nn.py``).
+
     Per-joint learned state (:math:`M_k`, :math:`B_k`) is relabelled by :meth:`permute_joints_`, which
     :func:`skelaug.nn.testing.assert_joint_permutation_equivariant` uses.
 
@@ -99,9 +128,12 @@ class AdaptiveGraphConv(GraphModule):
         norm: ``'batch'`` (default), ``'layer'`` or ``'none'``, over channels.
         activation: Apply the final ReLU.
         bias: Learn the bias :math:`b`.
+        execution: Route of ``forward(x)`` without an explicit graph: ``'dense'`` fused matrix products
+            (fast) or ``'propagate'`` (PyG message passing over :attr:`edge_index`).
 
     Shapes:
-        - **input:** ``(B, T, V, C_in)``; ``B`` may be ``N * M`` (samples times persons).
+        - **input:** ``(B, T, V, C_in)``; ``B`` may be ``N * M`` (samples times persons); optional
+          ``edge_index`` ``(2, E)`` or sparse ``adj_t`` ``(V, V)``.
         - **output:** ``(B, T, V, C_out)``.
 
     Example:
@@ -111,11 +143,15 @@ class AdaptiveGraphConv(GraphModule):
         >>> conv = AdaptiveGraphConv(3, 16, layouts.get("ntu25"), adaptive="attention")
         >>> conv
         AdaptiveGraphConv(3, 16, subsets=3, adaptive='attention')
-        >>> conv(torch.randn(2, 10, 25, 3)).shape
+        >>> x = torch.randn(2, 10, 25, 3)
+        >>> conv(x).shape
         torch.Size([2, 10, 25, 16])
+        >>> torch.allclose(conv(x, conv.edge_index), conv(x), atol=1e-5)   # PyG message passing
+        True
     """
 
     A: Tensor
+    edge_index: Tensor
 
     def __init__(
         self,
@@ -133,11 +169,13 @@ class AdaptiveGraphConv(GraphModule):
         norm: NormKind = "batch",
         activation: bool = True,
         bias: bool = True,
+        execution: Execution = "dense",
     ) -> None:
-        super().__init__()
+        super().__init__(aggr="sum", node_dim=-2)  # PyG's static-graph mode: (..., V, C)
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)
         check_choice("adaptive", adaptive, ADAPTIVE_MODES)
+        check_choice("execution", execution, EXECUTIONS)
         g = resolve_graph(graph, centre=centre, num_nodes=num_nodes)
         a = graph_partition(g, partition, normalization=normalization)
         self.in_channels = in_channels
@@ -149,6 +187,7 @@ class AdaptiveGraphConv(GraphModule):
         self.num_subsets = int(a.size(0))
         self.residual = residual
         self.activation = activation
+        self.execution = execution
         k, v = self.num_subsets, self.num_nodes
         if embed_channels is None:
             if adaptive == "channelwise":
@@ -158,6 +197,12 @@ class AdaptiveGraphConv(GraphModule):
         self.embed_channels = check_positive_int("embed_channels", embed_channels)
         # The fixed partition is derived from the constructor's graph: not learned state, not saved.
         self.register_graph_buffer("A", a)
+        # Support of G_k as a PyG edge_index [source; target]: the partition's non-zeros when G_k = A_k
+        # (x mask), every joint pair when a dense learned offset B_k makes the graph complete.
+        dense_offset = adaptive in ("offset", "attention", "channelwise")
+        support = torch.ones(v, v, dtype=torch.bool) if dense_offset else (a != 0).any(0)
+        src_tgt = support.t().nonzero()  # rows (source, target), sorted by source
+        self.register_buffer("edge_index", src_tgt.t().contiguous(), persistent=False)
 
         self.weight = nn.Parameter(torch.empty(k, in_channels, out_channels))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -280,9 +325,27 @@ class AdaptiveGraphConv(GraphModule):
         q = torch.baddbmm(self.expand_bias.unsqueeze(1), d, self.expand)  # (K, B*V*V, C_out)
         return q.view(k, b, v, v, self.out_channels)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the layer to ``x`` of shape ``(B, T, V, C_in)``."""
+    def forward(self, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
+        """Apply the layer to ``x`` of shape ``(B, T, V, C_in)``.
+
+        Args:
+            x: Joint features, channels last.
+            edge_index: Optional PyG graph: ``(2, E)`` ``[source; target]`` or a sparse ``adj_t``
+                ``(V, V)``. Given (or with ``execution='propagate'``, which uses :attr:`edge_index`), the
+                aggregation runs through :meth:`propagate` over those edges only; otherwise through the
+                fused dense products over the whole topology.
+        """
         check_btvc(type(self).__name__, x, self.in_channels, self.num_nodes)
+        if edge_index is None and self.execution == "propagate":
+            edge_index = self.edge_index
+        if edge_index is None:
+            out = self._dense_aggregate(x)
+        else:
+            out = self._propagate_aggregate(x, edge_index)
+        return self._finish(x, out)
+
+    def _dense_aggregate(self, x: Tensor) -> Tensor:
+        r""":math:`\sum_k G_k x W_k` with fused dense products: ``(B, T, V, C_out)`` before the bias."""
         b, t, v, cin = x.shape
         k, cout = self.num_subsets, self.out_channels
         g = self._static_topology()  # (K, V, V)
@@ -310,12 +373,76 @@ class AdaptiveGraphConv(GraphModule):
         else:
             z = g.permute(1, 0, 2).reshape(v * k, v) @ x.reshape(b * t, v, cin)  # (B*T, V*K, C_in)
             out = z.view(b, t, v, k * cin) @ self.weight.reshape(k * cin, cout)
+        return out
+
+    def _finish(self, x: Tensor, out: Tensor) -> Tensor:
+        """Bias, normalisation, residual and ReLU after the aggregation."""
         if self.bias is not None:
             out = out + self.bias
         out = self.norm(out)
         if self.residual:
             out = out + (x if self.down is None else self.down(x))
         return F.relu(out) if self.activation else out
+
+    # ------------------------------------------------------------------------------ message passing
+    def _propagate_aggregate(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        r""":math:`\sum_k G_k x W_k` restricted to the given edges, through PyG's :meth:`propagate`."""
+        b, t, v, _ = x.shape
+        k, cout = self.num_subsets, self.out_channels
+        h = self._transform(x).view(b, t, v, k * cout)  # per joint: [subset 0 | subset 1 | ...] x C_out
+        g = self.topology(x)  # (K, V, V) | (B, K, V, V) | (B, K, V, V, C_out), [.., target, source, ..]
+        if is_sparse(edge_index):
+            if tuple(edge_index.shape) != (v, v):
+                raise ValueError(
+                    f"edge_index is a sparse adjacency of shape {tuple(edge_index.shape)}; expected "
+                    f"({v}, {v}) (adj_t, rows = target joints) for this layer's {v} joints"
+                )
+            out: Tensor = MessagePassing.propagate(self, edge_index, x=h, edge_weight=None, topology=g)
+            return out
+        if edge_index is not self.edge_index:
+            check_edge_index(edge_index, v)
+        ei = edge_index.to(device=x.device, dtype=torch.long)
+        src, tgt = ei[0], ei[1]
+        # per-edge weights G_k[target, source], shaped to broadcast against messages (B, T, E, K, C_out)
+        if g.dim() == 3:
+            w = g[:, tgt, src].t().reshape(1, 1, -1, k, 1)
+        elif g.dim() == 4:
+            w = g[:, :, tgt, src].permute(0, 2, 1).unsqueeze(1).unsqueeze(-1)
+        else:
+            w = g[:, :, tgt, src].permute(0, 2, 1, 3).unsqueeze(1)
+        out = MessagePassing.propagate(self, ei, x=h, edge_weight=w, topology=None, size=(v, v))
+        return out
+
+    def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
+        r"""Messages :math:`m_{j \to i} = \sum_k G_{k,ij} (x_j W_k)`: ``(B, T, E, C_out)``.
+
+        ``x_j`` ``(B, T, E, K * C_out)`` are the transformed source features lifted to the edges,
+        ``edge_weight`` ``(B | 1, 1, E, K, C_out | 1)`` the topology entries of each edge.
+        """
+        assert edge_weight is not None
+        m = x_j.view(*x_j.shape[:-1], self.num_subsets, self.out_channels)
+        return (m * edge_weight).sum(dim=-2)
+
+    def aggregate(self, inputs: Tensor, index: Tensor, dim_size: int | None = None) -> Tensor:
+        """Sum the messages ``(B, T, E, C_out)`` at their target joints along ``node_dim``."""
+        out: Tensor = scatter(inputs, index, dim=self.node_dim, dim_size=dim_size, reduce="sum")
+        return out
+
+    def message_and_aggregate(self, adj_t: Tensor, x: Tensor, topology: Tensor | None) -> Tensor:
+        """Fused route for a sparse ``adj_t`` ``(V, V)`` (rows = targets): the topology restricted to its
+        stored entries, contracted densely with the transformed features ``x`` ``(B, T, V, K * C_out)``."""
+        assert topology is not None
+        b, t, v, _ = x.shape
+        k, cout = self.num_subsets, self.out_channels
+        (rows, cols), _ = to_edge_index(adj_t)
+        mask = torch.zeros(v, v, dtype=x.dtype, device=x.device)
+        mask[rows.to(x.device), cols.to(x.device)] = 1.0
+        h = x.view(b, t, v, k, cout)
+        if topology.dim() == 3:
+            return torch.einsum("kij,btjkc->btic", topology * mask, h)
+        if topology.dim() == 4:
+            return torch.einsum("bkij,btjkc->btic", topology * mask, h)
+        return torch.einsum("bkijc,btjkc->btic", topology * mask[..., None], h)
 
     def _transform(self, x: Tensor) -> Tensor:
         """``x W_k`` for all subsets in one GEMM: ``(B*T, V*K, C_out)`` (rows ordered joint, subset)."""
@@ -324,7 +451,8 @@ class AdaptiveGraphConv(GraphModule):
         return (x.reshape(-1, cin) @ w).view(b * t, v * self.num_subsets, self.out_channels)
 
     def __repr__(self) -> str:
+        extra = "" if self.execution == "dense" else f", execution={self.execution!r}"
         return (
             f"{type(self).__name__}({self.in_channels}, {self.out_channels}, subsets={self.num_subsets}, "
-            f"adaptive={self.adaptive!r})"
+            f"adaptive={self.adaptive!r}{extra})"
         )

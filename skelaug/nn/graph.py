@@ -44,6 +44,7 @@ from typing import Literal, TypeAlias, get_args
 
 import torch
 from torch import Tensor
+from torch_geometric.utils import add_self_loops, remove_self_loops, to_dense_adj, to_undirected
 
 from skelaug.layouts import SkeletonLayout
 
@@ -74,9 +75,10 @@ def _check_choice(name: str, value: object, options: tuple[object, ...]) -> None
         raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, options))}")
 
 
-def _check_edge_index(
+def check_edge_index(
     edge_index: object, num_nodes: int | None, name: str = "edge_index"
 ) -> tuple[Tensor, int]:
+    """Validate a PyG ``edge_index`` ``(2, E)`` against ``num_nodes``; return it (long, CPU) and the count."""
     if not isinstance(edge_index, Tensor):
         raise TypeError(
             f"{name} must be a torch.Tensor of shape (2, E) (or pass a SkeletonLayout), "
@@ -139,14 +141,14 @@ class SkeletonGraph:
             TypeError: ``edge_index`` is not an integer tensor.
             ValueError: wrong shape, an index outside ``0..num_nodes-1``, or a bad ``centre``.
         """
-        ei, v = _check_edge_index(edge_index, num_nodes)
+        ei, v = check_edge_index(edge_index, num_nodes)
         cen = (centre,) if isinstance(centre, int) else tuple(centre)
         if not cen or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < v for c in cen):
             raise ValueError(f"centre={centre!r}; give one or more joint indices in 0..{v - 1}")
-        ei = ei[:, ei[0] != ei[1]]
-        both = torch.cat([ei, ei.flip(0)], dim=1)
-        key = torch.unique(both[0] * v + both[1])  # sorted, no duplicates
-        return cls(torch.stack([key // v, key % v]), v, tuple(sorted(set(cen))))
+        ei, _ = remove_self_loops(ei)
+        # both directions, coalesced: sorted by (source, target), duplicates removed
+        both: Tensor = to_undirected(ei, num_nodes=v)
+        return cls(both, v, tuple(sorted(set(cen))))
 
     @classmethod
     def from_layout(cls, layout: SkeletonLayout) -> SkeletonGraph:
@@ -159,12 +161,13 @@ class SkeletonGraph:
         return int(self.edge_index.size(1))
 
     def adjacency(self, self_loops: bool = False, dtype: torch.dtype = torch.float64) -> Tensor:
-        """Dense symmetric 0/1 adjacency ``(V, V)`` (optionally with ``I`` added)."""
-        a = torch.zeros(self.num_nodes, self.num_nodes, dtype=dtype)
-        a[self.edge_index[1], self.edge_index[0]] = 1
+        """Dense symmetric 0/1 adjacency ``(V, V)`` indexed ``[target, source]`` (optionally with ``I``)."""
+        ei = self.edge_index
         if self_loops:
-            a += torch.eye(self.num_nodes, dtype=dtype)
-        return a
+            ei, _ = add_self_loops(ei, num_nodes=self.num_nodes)
+        # PyG's dense adjacency is [source, target]; transpose to this library's [target, source]
+        dense: Tensor = to_dense_adj(ei, max_num_nodes=self.num_nodes)[0]
+        return dense.t().to(dtype).contiguous()
 
     def permute(self, perm: Sequence[int] | Tensor) -> SkeletonGraph:
         """Relabel the joints: new joint ``v`` is old joint ``perm[v]`` (so ``x_new = x[..., perm, :]``)."""

@@ -7,6 +7,8 @@ from typing import Literal, TypeAlias
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import is_sparse, scatter, to_edge_index
 
 from skelaug.nn._utils import (
     ChannelNorm,
@@ -18,7 +20,8 @@ from skelaug.nn._utils import (
     check_positive_int,
     permute_square_,
 )
-from skelaug.nn.graph import GraphLike, normalize_adjacency, resolve_graph
+from skelaug.nn.adaptive_graph_conv import EXECUTIONS, Execution
+from skelaug.nn.graph import GraphLike, check_edge_index, normalize_adjacency, resolve_graph
 
 __all__ = ["BALANCE_MODES", "BalanceMode", "STBalancedFusion"]
 
@@ -28,7 +31,7 @@ BalanceMode: TypeAlias = Literal["learned", "equal"]
 BALANCE_MODES: tuple[BalanceMode, ...] = ("learned", "equal")
 
 
-class STBalancedFusion(GraphModule):
+class STBalancedFusion(GraphModule, MessagePassing):  # type: ignore[misc]  # PyG is untyped
     r"""Spatio-temporal balancing fusion block (this library's definition).
 
     The micro-gesture method this library follows pairs a graph stream with "a plug-and-play
@@ -81,6 +84,15 @@ class STBalancedFusion(GraphModule):
 
     The block is joint-permutation equivariant once :math:`B` is relabelled (:meth:`permute_joints_`).
 
+    **As a PyG layer.** The class is a :class:`torch_geometric.nn.MessagePassing` in static-graph mode
+    (``node_dim=-2``) for its spatial branch: :math:`Y^{s}_{b,t,i} = \sum_{j} G^{s}_{b,ij}\, v_{b,t,j}`
+    with :math:`v = x W_s + b_s` is a sum of messages :math:`G^{s}_{b,ij} v_{b,t,j}` over the edges
+    :math:`j \to i` (:meth:`message`, :meth:`aggregate`; :meth:`message_and_aggregate` for a sparse
+    ``adj_t``). :math:`G^{s}` is dense (learned offset and attention), so :attr:`edge_index` is every
+    ordered joint pair; ``forward(x, lengths, edge_index)`` restricts the spatial branch to the given
+    edges, ``execution='propagate'`` uses :attr:`edge_index` by default, ``'dense'`` (default) keeps the
+    batched matrix product. The temporal branch is a graph over frames and stays a dense product.
+
     Args:
         channels: ``C`` (input = output).
         graph: Skeleton graph (``edge_index``, layout or :class:`~skelaug.nn.graph.SkeletonGraph`).
@@ -93,9 +105,11 @@ class STBalancedFusion(GraphModule):
         residual: Add the input back.
         norm: ``'batch'``, ``'layer'`` or ``'none'``.
         num_nodes: Joint count of a raw ``edge_index``.
+        execution: Route of the spatial branch without an explicit graph: ``'dense'`` or ``'propagate'``.
 
     Shapes:
-        - **input:** ``(B, T, V, C)``, optional ``lengths`` ``(B,)``
+        - **input:** ``(B, T, V, C)``, optional ``lengths`` ``(B,)``, optional ``edge_index`` ``(2, E)``
+          or sparse ``adj_t`` ``(V, V)``
         - **output:** ``(B, T, V, C)``
 
     Example:
@@ -112,6 +126,7 @@ class STBalancedFusion(GraphModule):
     """
 
     A: Tensor
+    edge_index: Tensor
 
     def __init__(
         self,
@@ -127,9 +142,11 @@ class STBalancedFusion(GraphModule):
         residual: bool = True,
         norm: NormKind = "batch",
         num_nodes: int | None = None,
+        execution: Execution = "dense",
     ) -> None:
-        super().__init__()
+        super().__init__(aggr="sum", node_dim=-2)  # PyG's static-graph mode over joints
         check_positive_int("channels", channels)
+        check_choice("execution", execution, EXECUTIONS)
         check_positive_int("reduction", reduction)
         check_positive_int("temporal_window", temporal_window, minimum=0)
         check_choice("balance", balance, BALANCE_MODES)
@@ -146,7 +163,11 @@ class STBalancedFusion(GraphModule):
         self.temporal = temporal
         self.balance = balance
         self.residual = residual
+        self.execution = execution
         e = self.embed_channels
+        v = g.num_nodes
+        full = torch.ones(v, v, dtype=torch.bool).nonzero()  # every (source, target) pair
+        self.register_buffer("edge_index", full.t().contiguous(), persistent=False)
         self.register_graph_buffer("A", normalize_adjacency(g.adjacency(self_loops=True), "sym"))
         self.offset = nn.Parameter(torch.empty(g.num_nodes, g.num_nodes)) if spatial else None
         self.s_qk = nn.Linear(channels, 2 * e) if spatial else None
@@ -177,14 +198,20 @@ class STBalancedFusion(GraphModule):
 
     def balance_weights(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Per-sample, per-channel branch weights ``(B, 2, C)`` (spatial, temporal) for inspection."""
-        return self._fuse(x, lengths)[1]
+        return self._fuse(x, lengths, self.edge_index if self.execution == "propagate" else None)[1]
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Apply the block to ``x`` ``(B, T, V, C)`` with optional valid frame counts ``lengths`` ``(B,)``."""
-        z = self._fuse(x, lengths)[0]
+    def forward(self, x: Tensor, lengths: Tensor | None = None, edge_index: Tensor | None = None) -> Tensor:
+        """Apply the block to ``x`` ``(B, T, V, C)`` with optional valid frame counts ``lengths`` ``(B,)``.
+
+        ``edge_index`` (``(2, E)`` or a sparse ``adj_t``) runs the spatial branch as PyG message passing
+        over those joint pairs (class docstring).
+        """
+        if edge_index is None and self.execution == "propagate":
+            edge_index = self.edge_index
+        z = self._fuse(x, lengths, edge_index)[0]
         return x + self.norm(z) if self.residual else self.norm(z)  # type: ignore[no-any-return]
 
-    def _fuse(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _fuse(self, x: Tensor, lengths: Tensor | None, edge_index: Tensor | None) -> tuple[Tensor, Tensor]:
         check_btvc(type(self).__name__, x, self.channels, self.num_nodes)
         b, t, v, c = x.shape
         frame_w: Tensor | None = None  # (B, T) weights of a masked mean over valid frames
@@ -193,7 +220,7 @@ class STBalancedFusion(GraphModule):
             lengths = check_lengths_tensor(lengths, b, t)
             valid = torch.arange(t, device=x.device) < lengths.unsqueeze(1)
             frame_w = valid.to(x.dtype) / lengths.to(x.dtype).unsqueeze(1)
-        ys = self._spatial(x, frame_w) if self.spatial else None
+        ys = self._spatial(x, frame_w, edge_index) if self.spatial else None
         yt = self._temporal(x, valid) if self.temporal else None
         if ys is not None and yt is not None:
             if self.squeeze is not None and self.excite is not None:
@@ -214,7 +241,7 @@ class STBalancedFusion(GraphModule):
         assert yt is not None
         return yt, torch.cat([x.new_zeros(b, 1, c), x.new_ones(b, 1, c)], dim=1)
 
-    def _spatial(self, x: Tensor, frame_w: Tensor | None) -> Tensor:
+    def _spatial(self, x: Tensor, frame_w: Tensor | None, edge_index: Tensor | None = None) -> Tensor:
         assert self.s_qk is not None and self.s_value is not None and self.offset is not None
         e = self.embed_channels
         m = x.mean(dim=1) if frame_w is None else torch.einsum("btvc,bt->bvc", x, frame_w)  # (B, V, C)
@@ -222,7 +249,42 @@ class STBalancedFusion(GraphModule):
         att = torch.softmax(q @ k.transpose(1, 2) / e**0.5, dim=-1)  # (B, V_target, V_source)
         g = (self.A + self.offset) + att
         value: Tensor = self.s_value(x)  # (B, T, V, C)
-        return g.unsqueeze(1) @ value  # (B, 1, V, V) @ (B, T, V, C) -> (B, T, V, C)
+        if edge_index is None:
+            return g.unsqueeze(1) @ value  # (B, 1, V, V) @ (B, T, V, C) -> (B, T, V, C)
+        v = self.num_nodes
+        if is_sparse(edge_index):
+            if tuple(edge_index.shape) != (v, v):
+                raise ValueError(
+                    f"edge_index is a sparse adjacency of shape {tuple(edge_index.shape)}; expected "
+                    f"({v}, {v}) (adj_t, rows = target joints) for this block's {v} joints"
+                )
+            out: Tensor = MessagePassing.propagate(self, edge_index, x=value, edge_weight=None, topology=g)
+            return out
+        if edge_index is not self.edge_index:
+            check_edge_index(edge_index, v)
+        ei = edge_index.to(device=x.device, dtype=torch.long)
+        w = g[:, ei[1], ei[0]].unsqueeze(1).unsqueeze(-1)  # (B, 1, E, 1): G[b, target, source]
+        out = MessagePassing.propagate(self, ei, x=value, edge_weight=w, topology=None, size=(v, v))
+        return out
+
+    def message(self, x_j: Tensor, edge_weight: Tensor | None) -> Tensor:
+        r"""Messages :math:`G^{s}_{b,ij} v_{b,t,j}`: ``(B, T, E, C)`` from the lifted values ``x_j``."""
+        assert edge_weight is not None
+        return x_j * edge_weight
+
+    def aggregate(self, inputs: Tensor, index: Tensor, dim_size: int | None = None) -> Tensor:
+        """Sum the messages at their target joints along ``node_dim``."""
+        out: Tensor = scatter(inputs, index, dim=self.node_dim, dim_size=dim_size, reduce="sum")
+        return out
+
+    def message_and_aggregate(self, adj_t: Tensor, x: Tensor, topology: Tensor | None) -> Tensor:
+        """Fused route for a sparse ``adj_t`` (rows = targets): :math:`G^{s}` on its stored entries, densely."""
+        assert topology is not None
+        v = x.size(-2)
+        (rows, cols), _ = to_edge_index(adj_t)
+        mask = torch.zeros(v, v, dtype=x.dtype, device=x.device)
+        mask[rows.to(x.device), cols.to(x.device)] = 1.0
+        return (topology * mask).unsqueeze(1) @ x
 
     def _temporal(self, x: Tensor, valid: Tensor | None) -> Tensor:
         assert self.t_qk is not None and self.t_value is not None

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from skelaug.nn._utils import NormKind, PointwiseResidual, check_btvc, check_positive_int
 from skelaug.nn.adaptive_graph_conv import AdaptiveGraphConv, AdaptiveMode
 from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy
+from skelaug.nn.pyg_spatial import PyGSpatial, SpatialRoute
 from skelaug.nn.temporal_conv import TemporalConv
 
 __all__ = ["STGCNBlock"]
@@ -25,9 +26,12 @@ class STGCNBlock(nn.Module):
         x' = \mathrm{ReLU}\big(\mathrm{TCN}(\mathrm{GCN}(x)) + R(x)\big)
 
     with :math:`\mathrm{GCN}` an :class:`AdaptiveGraphConv` (with its own residual, normalisation and
-    ReLU), :math:`\mathrm{TCN}` a :class:`TemporalConv` (without its internal residual; it carries the
-    temporal stride) and :math:`R` the block residual: identity when shapes match, a strided 1x1
-    projection plus normalisation otherwise, or nothing with ``residual=False``.
+    ReLU) or, with ``spatial=``, any PyTorch Geometric convolution wrapped in :class:`PyGSpatial` (the
+    same residual, normalisation and ReLU around it; run on the static or the disjoint-union route, see
+    :func:`~skelaug.nn.spatial_route`), :math:`\mathrm{TCN}` a :class:`TemporalConv` (without its
+    internal residual; it carries the temporal stride) and :math:`R` the block residual: identity when
+    shapes match, a strided 1x1 projection plus normalisation otherwise, or nothing with
+    ``residual=False``.
 
     Args:
         in_channels: Input channels.
@@ -45,6 +49,12 @@ class STGCNBlock(nn.Module):
         dilations: Temporal dilations (one branch each).
         norm: ``'batch'``, ``'layer'`` or ``'none'``.
         dropout: Dropout after the temporal convolution.
+        spatial: The spatial operator instead of the default :class:`AdaptiveGraphConv`: a PyG
+            convolution ``conv(x, edge_index)`` mapping ``in_channels`` to ``out_channels`` (e.g.
+            ``torch_geometric.nn.GCNConv(in, out)``), or a ready :class:`AdaptiveGraphConv` or
+            :class:`PyGSpatial`. The options of the adaptive convolution (``adaptive``, ``partition``,
+            ...) are then unused.
+        spatial_route: Route of a PyG ``spatial`` convolution (:data:`~skelaug.nn.SpatialRoute`).
 
     Shapes:
         - **input:** ``(B, T, V, C_in)``
@@ -59,7 +69,15 @@ class STGCNBlock(nn.Module):
         STGCNBlock(3, 16, stride=2, adaptive='offset')
         >>> block(torch.randn(2, 12, 25, 3)).shape
         torch.Size([2, 6, 25, 16])
+        >>> from torch_geometric.nn import GCNConv
+        >>> gcn_block = STGCNBlock(3, 16, layouts.get("openpose25"), spatial=GCNConv(3, 16))
+        >>> gcn_block
+        STGCNBlock(3, 16, stride=1, spatial=GCNConv(3, 16))
+        >>> gcn_block(torch.randn(2, 12, 25, 3)).shape
+        torch.Size([2, 12, 25, 16])
     """
+
+    gcn: AdaptiveGraphConv | PyGSpatial
 
     def __init__(
         self,
@@ -79,24 +97,45 @@ class STGCNBlock(nn.Module):
         dilations: Sequence[int] = (1, 2),
         norm: NormKind = "batch",
         dropout: float = 0.0,
+        spatial: nn.Module | None = None,
+        spatial_route: SpatialRoute = "auto",
     ) -> None:
         super().__init__()
         check_positive_int("stride", stride)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.stride = stride
-        self.gcn = AdaptiveGraphConv(
-            in_channels,
-            out_channels,
-            graph,
-            adaptive=adaptive,
-            partition=partition,
-            normalization=normalization,
-            centre=centre,
-            num_nodes=num_nodes,
-            embed_channels=embed_channels,
-            norm=norm,
-        )
+        if spatial is None:
+            self.gcn = AdaptiveGraphConv(
+                in_channels,
+                out_channels,
+                graph,
+                adaptive=adaptive,
+                partition=partition,
+                normalization=normalization,
+                centre=centre,
+                num_nodes=num_nodes,
+                embed_channels=embed_channels,
+                norm=norm,
+            )
+        elif isinstance(spatial, AdaptiveGraphConv | PyGSpatial):
+            if (spatial.in_channels, spatial.out_channels) != (in_channels, out_channels):
+                raise ValueError(
+                    f"spatial={spatial!r} maps {spatial.in_channels} -> {spatial.out_channels} channels but "
+                    f"the block maps {in_channels} -> {out_channels}; build it with the block's widths"
+                )
+            self.gcn = spatial
+        else:
+            self.gcn = PyGSpatial(
+                in_channels,
+                out_channels,
+                graph,
+                spatial,
+                route=spatial_route,
+                norm=norm,
+                centre=centre,
+                num_nodes=num_nodes,
+            )
         self.tcn = TemporalConv(
             out_channels,
             out_channels,
@@ -137,7 +176,6 @@ class STGCNBlock(nn.Module):
         return F.relu(y)
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.in_channels}, {self.out_channels}, stride={self.stride}, "
-            f"adaptive={self.gcn.adaptive!r})"
-        )
+        gcn = self.gcn
+        op = f"adaptive={gcn.adaptive!r}" if isinstance(gcn, AdaptiveGraphConv) else f"spatial={gcn.conv}"
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, stride={self.stride}, {op})"

@@ -11,6 +11,7 @@ from skelaug.nn._utils import NormKind, check_btvc, check_lengths_tensor, check_
 from skelaug.nn.adaptive_graph_conv import AdaptiveMode
 from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy, resolve_graph
 from skelaug.nn.joint_batch_norm import JointBatchNorm
+from skelaug.nn.pyg_spatial import SpatialRoute
 from skelaug.nn.stgcn_block import STGCNBlock
 
 __all__ = ["QUARTER_WIDTHS", "STGCN_WIDTHS", "STGCNEncoder"]
@@ -54,6 +55,10 @@ class STGCNEncoder(nn.Module):
         dilations: Temporal dilations.
         norm: ``'batch'``, ``'layer'`` or ``'none'``.
         dropout: Dropout inside every block.
+        spatial: Factory ``spatial(in_channels, out_channels) -> module`` called once per block for its
+            spatial operator, e.g. ``lambda i, o: torch_geometric.nn.GATConv(i, o)`` (see
+            :class:`STGCNBlock`); ``None`` keeps :class:`AdaptiveGraphConv`.
+        spatial_route: Route of the PyG spatial convolutions (:data:`~skelaug.nn.SpatialRoute`).
 
     Shapes:
         - **input:** ``(B, T, V, C)`` or ``(N, M, T, V, C)``; ``lengths`` ``(B,)`` or ``(N,)``
@@ -69,6 +74,10 @@ class STGCNEncoder(nn.Module):
         >>> x = torch.randn(4, 2, 40, 22, 3)                     # (N, M, T, V, C)
         >>> enc(x, lengths=torch.tensor([40, 31, 12, 40])).shape
         torch.Size([4, 128])
+        >>> from torch_geometric.nn import GATConv
+        >>> gat = STGCNEncoder(3, layouts.get("imigue22"), widths=(16, 32), spatial=lambda i, o: GATConv(i, o))
+        >>> gat(x).shape
+        torch.Size([4, 32])
     """
 
     def __init__(
@@ -89,6 +98,8 @@ class STGCNEncoder(nn.Module):
         dilations: Sequence[int] = (1, 2),
         norm: NormKind = "batch",
         dropout: float = 0.0,
+        spatial: Callable[[int, int], nn.Module] | None = None,
+        spatial_route: SpatialRoute = "auto",
     ) -> None:
         super().__init__()
         check_positive_int("in_channels", in_channels)
@@ -131,6 +142,8 @@ class STGCNEncoder(nn.Module):
                 dilations=dilations,
                 norm=norm,
                 dropout=dropout,
+                spatial=None if spatial is None else spatial(chans[i], chans[i + 1]),
+                spatial_route=spatial_route,
             )
             for i in range(len(ws))
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+import torch_geometric.nn as pyg
 from torch import Tensor, nn
 
 from skelaug import layouts
@@ -47,10 +48,30 @@ CASES: dict[str, Case] = {
     "agc-channelwise": Case(
         lambda g: AdaptiveGraphConv(3, 5, g, adaptive="channelwise", embed_channels=2), 3
     ),
+    "agc-propagate-importance": Case(
+        lambda g: AdaptiveGraphConv(3, 4, g, adaptive="importance", execution="propagate"), 3
+    ),
+    "agc-propagate-attention": Case(
+        lambda g: AdaptiveGraphConv(4, 3, g, adaptive="attention", embed_channels=2, execution="propagate"), 4
+    ),
+    "agc-propagate-channelwise": Case(
+        lambda g: AdaptiveGraphConv(3, 5, g, adaptive="channelwise", embed_channels=2, execution="propagate"), 3
+    ),
     "temporal": Case(lambda g: TemporalConv(3, 4, 3, 2, (1, 2)), 3),
     "block": Case(lambda g: STGCNBlock(3, 4, g, stride=2, adaptive="attention", embed_channels=2), 3),
+    "block-gcn": Case(lambda g: STGCNBlock(3, 4, g, stride=2, spatial=pyg.GCNConv(3, 4)), 3),
+    "block-cheb": Case(lambda g: STGCNBlock(3, 4, g, spatial=pyg.ChebConv(3, 4, K=2)), 3),
+    "block-sage": Case(lambda g: STGCNBlock(4, 4, g, spatial=pyg.SAGEConv(4, 4)), 4),
+    "block-gat": Case(lambda g: STGCNBlock(3, 4, g, spatial=pyg.GATConv(3, 2, heads=2)), 3),
+    "block-transformer": Case(lambda g: STGCNBlock(3, 4, g, spatial=pyg.TransformerConv(3, 4)), 3),
     "encoder": Case(lambda g: STGCNEncoder(3, g, widths=(4, 6), out_channels=5), 3, None, True),
+    "encoder-gatv2": Case(
+        lambda g: STGCNEncoder(3, g, widths=(4, 6), spatial=lambda i, o: pyg.GATv2Conv(i, o)), 3, None, True
+    ),
     "fusion": Case(lambda g: STBalancedFusion(4, g, embed_channels=2), 4, -2, True),
+    "fusion-propagate": Case(
+        lambda g: STBalancedFusion(4, g, embed_channels=2, execution="propagate"), 4, -2, True
+    ),
     "sequence": Case(lambda g: SequenceEncoder(3, g.num_nodes, 4, embed_channels=5), 3, None, True),
     "joint-bn": Case(lambda g: JointBatchNorm(g.num_nodes, 3), 3),
 }
