@@ -78,8 +78,9 @@ def peer_status() -> dict[str, str]:
     out = {}
     for dist, mod in PEERS.items():
         try:
+            installed = version(dist)                          # the distribution first: absent -> not installed
             importlib.import_module(mod)
-            out[dist] = version(dist)
+            out[dist] = installed
         except PackageNotFoundError:
             out[dist] = "not installed (pip install -e '.[bench]')"
         except Exception as err:                               # installed but broken
