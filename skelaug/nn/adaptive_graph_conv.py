@@ -21,7 +21,7 @@ from skelaug.nn._utils import (
     kaiming_fan_out_,
     permute_square_,
 )
-from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy, check_edge_index, resolve_graph
+from skelaug.nn.graph import GraphLike, PartitionNorm, PartitionStrategy, check_adj_t, check_edge_index, resolve_graph
 from skelaug.nn.graph import partition as graph_partition
 
 __all__ = ["ADAPTIVE_MODES", "EXECUTIONS", "AdaptiveGraphConv", "AdaptiveMode", "Execution"]
@@ -392,11 +392,7 @@ class AdaptiveGraphConv(GraphModule, MessagePassing):  # type: ignore[misc]  # P
         h = self._transform(x).view(b, t, v, k * cout)  # per joint: [subset 0 | subset 1 | ...] x C_out
         g = self.topology(x)  # (K, V, V) | (B, K, V, V) | (B, K, V, V, C_out), [.., target, source, ..]
         if is_sparse(edge_index):
-            if tuple(edge_index.shape) != (v, v):
-                raise ValueError(
-                    f"edge_index is a sparse adjacency of shape {tuple(edge_index.shape)}; expected "
-                    f"({v}, {v}) (adj_t, rows = target joints) for this layer's {v} joints"
-                )
+            check_adj_t(edge_index, v, "layer")
             out: Tensor = MessagePassing.propagate(self, edge_index, x=h, edge_weight=None, topology=g)
             return out
         if edge_index is not self.edge_index:

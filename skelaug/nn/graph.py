@@ -75,6 +75,16 @@ def _check_choice(name: str, value: object, options: tuple[object, ...]) -> None
         raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, options))}")
 
 
+def check_adj_t(adj_t: torch.Tensor, num_nodes: int, owner: str) -> None:
+    """Raise ``ValueError`` unless the sparse adjacency ``adj_t`` is ``(num_nodes, num_nodes)``
+    (rows = target joints), naming ``owner`` (e.g. ``"layer"``) in the message."""
+    if tuple(adj_t.shape) != (num_nodes, num_nodes):
+        raise ValueError(
+            f"edge_index is a sparse adjacency of shape {tuple(adj_t.shape)}; expected "
+            f"({num_nodes}, {num_nodes}) (adj_t, rows = target joints) for this {owner}'s {num_nodes} joints"
+        )
+
+
 def check_edge_index(
     edge_index: object, num_nodes: int | None, name: str = "edge_index"
 ) -> tuple[Tensor, int]:

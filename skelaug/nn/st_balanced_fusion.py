@@ -21,7 +21,7 @@ from skelaug.nn._utils import (
     permute_square_,
 )
 from skelaug.nn.adaptive_graph_conv import EXECUTIONS, Execution
-from skelaug.nn.graph import GraphLike, check_edge_index, normalize_adjacency, resolve_graph
+from skelaug.nn.graph import GraphLike, check_adj_t, check_edge_index, normalize_adjacency, resolve_graph
 
 __all__ = ["BALANCE_MODES", "BalanceMode", "STBalancedFusion"]
 
@@ -253,11 +253,7 @@ class STBalancedFusion(GraphModule, MessagePassing):  # type: ignore[misc]  # Py
             return g.unsqueeze(1) @ value  # (B, 1, V, V) @ (B, T, V, C) -> (B, T, V, C)
         v = self.num_nodes
         if is_sparse(edge_index):
-            if tuple(edge_index.shape) != (v, v):
-                raise ValueError(
-                    f"edge_index is a sparse adjacency of shape {tuple(edge_index.shape)}; expected "
-                    f"({v}, {v}) (adj_t, rows = target joints) for this block's {v} joints"
-                )
+            check_adj_t(edge_index, v, "block")
             out: Tensor = MessagePassing.propagate(self, edge_index, x=value, edge_weight=None, topology=g)
             return out
         if edge_index is not self.edge_index:
