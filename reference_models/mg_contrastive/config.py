@@ -77,6 +77,10 @@ class DataConfig:
     ``ignore_file`` (NTU): a text file of sample names to leave out, one per line.
     ``holdout > 0`` ignores the official split and holds out that fraction of the clips of
     ``train_split`` (stratified by class, seeded by ``split_seed``): for smoke tests on a few videos.
+    ``preprocess``: skelaug steps (tables as written by ``Augmentation.to_dict()``, the layout filled
+    in) run on every clip as it is loaded, before the augmented views, in pre-training, evaluation and
+    fine-tuning alike: the data's pre-processing, e.g. pyskl's view alignment
+    ``[{type = "CentreBody"}, {type = "AlignView"}]``.
     """
 
     kind: Literal["synthetic", "imigue", "smg", "ntu", "nwucla", "utd_mhad"] = "synthetic"
@@ -104,6 +108,7 @@ class DataConfig:
     test_split: Literal["train", "test", "all"] = "test"
     holdout: float = 0.0
     split_seed: int = 0
+    preprocess: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -574,12 +579,13 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("config key 'data.labels' is empty; data.kind = 'imigue' needs labels_20200831.csv")
     from skelaug.augment import AUGMENTATIONS
 
-    for i, step in enumerate(cfg.augment.pipeline):
-        if step.get("type") not in AUGMENTATIONS:
-            raise ConfigError(
-                f"config key 'augment.pipeline[{i}]' = {step!r}; 'type' must name a skelaug augmentation "
-                f"({', '.join(sorted(AUGMENTATIONS))})"
-            )
+    for key, steps in (("augment.pipeline", cfg.augment.pipeline), ("data.preprocess", cfg.data.preprocess)):
+        for i, step in enumerate(steps):
+            if step.get("type") not in AUGMENTATIONS:
+                raise ConfigError(
+                    f"config key '{key}[{i}]' = {step!r}; 'type' must name a skelaug augmentation "
+                    f"({', '.join(sorted(AUGMENTATIONS))})"
+                )
     for i, var in enumerate(cfg.ablate.variants):
         if set(var) - {"name", "set"} or not isinstance(var.get("name"), str):
             raise ConfigError(

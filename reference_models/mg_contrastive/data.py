@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 # purposes of the derived random streams (first entry after the seed)
-VIEW, LOADER, INIT, QUEUE, PROBE, FINETUNE, SUBSET, HARD, NOISE = range(9)
+VIEW, LOADER, INIT, QUEUE, PROBE, FINETUNE, SUBSET, HARD, NOISE, PRE = range(10)
 
 
 def stream_seed(*key: int) -> int:
@@ -80,6 +80,38 @@ class _Subset(ClipDataset):
         return item
 
 
+class _Preprocessed(ClipDataset):
+    """The items of a :class:`ClipDataset` passed through ``pre`` (``data.preprocess``) as they load.
+
+    ``pre`` draws (if at all) from ``default_rng([PRE, index, epoch])``: the same item of the same epoch
+    is pre-processed the same way in every worker and after a resume.
+    """
+
+    def __init__(self, base: ClipDataset, pre: Compose) -> None:
+        self.base = base
+        self.pre = pre
+        self.labels = base.labels
+        self.class_names = base.class_names
+        self.layout = base.layout
+        self.num_frames = base.num_frames
+        self.counts = dict(base.counts)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.base.set_epoch(epoch)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
+        item = self.base[key]
+        index, epoch = (int(key[0]), int(key[1])) if isinstance(key, tuple) else (int(key), 0)
+        x = item["data"].numpy()
+        y, n = self.pre(x, np.array([item["length"]]), generator=np.random.default_rng([PRE, index, epoch]))
+        item["data"] = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        item["length"] = int(np.asarray(n).reshape(-1)[0])
+        return item
+
+
 def _stratified_holdout(labels: NDArray[np.int64], fraction: float, seed: int) -> NDArray[np.bool_]:
     """Boolean test mask holding out ``fraction`` of each class (classes with one clip stay in train)."""
     rng = np.random.default_rng([seed, SUBSET])
@@ -93,7 +125,16 @@ def _stratified_holdout(labels: NDArray[np.int64], fraction: float, seed: int) -
 
 
 def build_datasets(cfg: DataConfig) -> tuple[ClipDataset, ClipDataset]:
-    """The training and test datasets of ``cfg`` (raw clips, no transform: views are made per batch)."""
+    """The training and test datasets of ``cfg`` (the clips after ``cfg.preprocess``, no augmentation:
+    views are made per batch)."""
+    train, test = _raw_datasets(cfg)
+    pre = build_augment("none", train.layout, pipeline=cfg.preprocess)
+    if pre is None:
+        return train, test
+    return _Preprocessed(train, pre), _Preprocessed(test, pre)
+
+
+def _raw_datasets(cfg: DataConfig) -> tuple[ClipDataset, ClipDataset]:
     common: dict[str, Any] = {"num_frames": cfg.num_frames}
     if cfg.kind == "synthetic":
         ds = SyntheticMGDataset(

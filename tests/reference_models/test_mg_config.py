@@ -80,6 +80,7 @@ def test_isc_moco_defaults():
         ({"ablate": {"variants": [{"set": {}}]}}, "'ablate.variants[0]'"),
         ({"data": 3}, "'data' = 3; expected a table"),
         ({"augment": {"pipeline": [{"type": "RandomWobble"}]}}, "'augment.pipeline[0]'"),
+        ({"data": {"preprocess": [{"type": "Align"}]}}, "'data.preprocess[0]' = {'type': 'Align'}"),
         ({"model": {"input": "acceleration"}}, "'model.input' = 'acceleration'"),
     ],
 )

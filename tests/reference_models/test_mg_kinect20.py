@@ -19,6 +19,7 @@ from reference_models.mg_contrastive.config import load_config
 from reference_models.mg_contrastive.data import build_datasets
 from reference_models.mg_contrastive.evaluate import evaluate
 from reference_models.mg_contrastive.train import pretrain
+from skelaug import layouts
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "reference_models/mg_contrastive/configs"
@@ -40,8 +41,8 @@ PROTOCOLS = ["linear", "knn", "finetune", "semi"]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _run(config: str, root: Path, out: Path) -> dict:
-    cfg = load_config(CONFIGS / config, [*QUICK, f"data.root='{root}'"])
+def _run(config: str, root: Path, out: Path, extra: list[str] | None = None) -> dict:
+    cfg = load_config(CONFIGS / config, [*QUICK, f"data.root='{root}'", *(extra or [])])
     data = build_datasets(cfg.data)
     res = pretrain(cfg, out, device="cpu", show_progress=False, datasets=data)
     assert res["global_step"] == len(data[0]) // 4 > 0 and np.isfinite(res["loss"])
@@ -62,6 +63,39 @@ def test_nwucla_config_datasets_are_the_cross_view_protocol():
     assert tuple(item["data"].shape) == (1, cfg.data.num_frames, 20, 3) and train.layout == "kinect20"
 
 
+def _bone_lengths(x: np.ndarray, bones: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(x[:, bones[:, 0]] - x[:, bones[:, 1]], axis=-1)
+
+
+ALIGN = 'data.preprocess=[{type="CentreBody"}, {type="AlignView"}]'
+
+
+@pytest.mark.skipif(not (UCLA / "all_sqe").is_dir(), reason=f"NW-UCLA not found at {UCLA}")
+def test_nwucla_preprocess_aligns_every_clip_and_keeps_the_body(tmp_path):
+    """``data.preprocess`` (view alignment) on real clips, checked against the raw items: the first frame's
+    spine (hip_center -> spine) is +z, its shoulders (right - left) lie in the x-z plane pointing +x, the
+    spine joint's height is its raw spine length, bone lengths and padding are unchanged."""
+    raw = build_datasets(load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'"]).data)
+    cfg = load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'", ALIGN])
+    aligned = build_datasets(cfg.data)
+    lay = layouts.get("kinect20")
+    hip, spine, rs, ls = (lay.index(j) for j in ("hip_center", "spine", "right_shoulder", "left_shoulder"))
+    bones = np.array(lay.bones)
+    for split in (0, 1):
+        assert len(aligned[split]) == len(raw[split]) and aligned[split].labels.tolist() == raw[split].labels.tolist()
+        for i in (0, 7, 300):
+            a, r = aligned[split][i], raw[split][i]
+            x, x0, n = a["data"].numpy()[0], r["data"].numpy()[0], a["length"]
+            assert n == r["length"] and not x[n:].any()
+            s, h = x[0, spine] - x[0, hip], x[0, rs] - x[0, ls]
+            s_len = np.linalg.norm(x0[0, spine] - x0[0, hip])
+            np.testing.assert_allclose(s, [0.0, 0.0, s_len], atol=1e-5)
+            assert abs(h[1]) < 1e-5 and h[0] > 0
+            np.testing.assert_allclose(_bone_lengths(x[:n], bones), _bone_lengths(x0[:n], bones), atol=1e-5)
+    item = aligned[0][(3, 5)]                                   # the (index, epoch) keys of our loader
+    assert item["index"] == 3 and np.allclose(item["data"].numpy(), aligned[0][3]["data"].numpy())
+
+
 @pytest.mark.skipif(not (UCLA / "all_sqe").is_dir(), reason=f"NW-UCLA not found at {UCLA}")
 def test_nwucla_config_end_to_end_on_real_clips(tmp_path):
     root = tmp_path / "ucla"
@@ -72,6 +106,8 @@ def test_nwucla_config_end_to_end_on_real_clips(tmp_path):
                 shutil.copy(f, root / "all_sqe" / f.name)
     ev = _run("nwucla.toml", root, tmp_path / "run")
     assert ev["data"]["kind"] == "nwucla" and ev["data"]["classes"] == 10
+    ev = _run("nwucla.toml", root, tmp_path / "run_aligned", [ALIGN])
+    assert ev["data"]["kind"] == "nwucla"
 
 
 @pytest.mark.skipif(not UTD.is_dir(), reason=f"UTD-MHAD fixtures not found at {UTD}")
