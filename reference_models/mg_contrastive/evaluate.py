@@ -18,6 +18,8 @@ classes present in the test set) for each stream and for the fused streams:
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 import time
 from pathlib import Path
@@ -28,7 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from reference_models.mg_contrastive.config import Config, FinetuneConfig, LinearConfig, load_config_dict
+from reference_models.mg_contrastive.config import (
+    Config,
+    FinetuneConfig,
+    LinearConfig,
+    config_to_dict,
+    load_config_dict,
+)
 from reference_models.mg_contrastive.data import (
     FINETUNE,
     INIT,
@@ -284,6 +292,31 @@ def load_encoder(
     return enc, cfg, meta
 
 
+def _fingerprint(cfg: Config, checkpoint: str | Path | None) -> str:
+    """What evaluation results depend on: the checkpoint's bytes and the config (less the protocol list)."""
+    h = hashlib.sha256()
+    if checkpoint is not None:
+        with open(checkpoint, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    conf = config_to_dict(cfg)
+    conf.get("eval", {}).pop("protocols", None)
+    h.update(json.dumps(conf, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _previous_results(path: Path, fingerprint: str) -> dict[str, Any]:
+    """The protocols of an earlier ``eval_<tag>.json`` with the same fingerprint (else nothing)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(old, dict) or old.get("fingerprint") != fingerprint:
+        return {}
+    protos = old.get("protocols")
+    return dict(protos) if isinstance(protos, dict) else {}
+
+
 def evaluate(
     cfg: Config,
     out_dir: str | Path,
@@ -299,7 +332,10 @@ def evaluate(
     weights, the baseline) and write ``eval_<tag>.json`` / ``.md`` to ``out_dir``.
 
     The model architecture comes from the checkpoint when given (its config), the data and the
-    evaluation settings from ``cfg``.
+    evaluation settings from ``cfg``. Results of other protocols already in ``eval_<tag>.json`` are
+    kept when they were measured on the same checkpoint (same bytes) with the same config, so
+    ``--protocols linear,knn`` then ``--protocols finetune,semi`` end in one file; a protocol run
+    again replaces its old entry, and a file from another checkpoint or config is replaced whole.
     """
     dev = resolve_device(device)
     if cfg.train.threads > 0:
@@ -328,7 +364,9 @@ def evaluate(
             "chance_top1": 100.0 * float(np.bincount(test_ds.labels, minlength=num_classes).max()) / len(test_ds),
         },
         "protocols": {},
+        "fingerprint": _fingerprint(cfg, checkpoint),
     }
+    previous = _previous_results(out / f"eval_{tag}.json", results["fingerprint"])
     seed = stream_seed(cfg.seed, PROBE)
     t0 = time.perf_counter()
     if "linear" in protos or "knn" in protos:
@@ -362,6 +400,8 @@ def evaluate(
             }
         results["protocols"]["semi"] = semi
     results["seconds"] = round(time.perf_counter() - t0, 1)
+    kept = {k: v for k, v in previous.items() if k not in results["protocols"]}
+    results["protocols"] = {**kept, **results["protocols"]}
     write_json(results, out / f"eval_{tag}.json")
     atomic_write_text(results_markdown(results), out / f"eval_{tag}.md")
     return results

@@ -129,6 +129,23 @@ def test_evaluate_all_protocols_on_tiny_data(tmp_path):
     assert again["protocols"]["linear"] == p["linear"] and again["protocols"]["knn"] == p["knn"]
 
 
+def test_evaluate_keeps_other_protocols_of_the_same_encoder_and_config(tmp_path):
+    cfg = load_config(TINY)
+    data = build_datasets(cfg.data)
+    kw = {"device": "cpu", "datasets": data, "show_progress": False}
+    lin = evaluate(cfg, tmp_path, protocols=["linear"], **kw)["protocols"]["linear"]
+    res = evaluate(cfg, tmp_path, protocols=["knn"], **kw)
+    saved = json.loads((tmp_path / "eval_random_init.json").read_text())
+    # the second call ran kNN only and the file (and the return value) still holds the linear probe
+    assert set(res["protocols"]) == set(saved["protocols"]) == {"linear", "knn"}
+    assert saved["protocols"]["linear"] == lin
+    assert "| linear | fused |" in (tmp_path / "eval_random_init.md").read_text()
+    # another encoder (other seed -> other random weights) in the same folder replaces the file whole
+    other = load_config(TINY, ["seed=1"])
+    evaluate(other, tmp_path, protocols=["knn"], **kw)
+    assert set(json.loads((tmp_path / "eval_random_init.json").read_text())["protocols"]) == {"knn"}
+
+
 def test_probe_subject_uses_each_clips_subject_and_reports_both_probes(tmp_path, capsys):
     from reference_models.mg_contrastive.probe_subject import _subjects, main, probe_subjects
 
