@@ -164,6 +164,14 @@ class SkeletonLayout:
                 raise ValueError(f"{where}: part_roots names unknown part {pname!r}")
             check_index(r, f"part_roots[{pname!r}]")
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle (and ``copy.deepcopy``) through the constructor: the read-only part mappings are
+        ``MappingProxyType``, which pickle cannot store, so a layout (and every augmentation or dataset
+        holding one) could not go to ``spawn`` DataLoader workers or into a checkpoint without this."""
+        return (type(self), (self.name, self.joint_names, self.bones, self.mirror, dict(self.parts),
+                             dict(self.part_roots), self.centre, self.dim, self.connections, self.notes,
+                             self.y_down))
+
     # ------------------------------------------------------------------ properties
     @property
     def num_joints(self) -> int:

@@ -65,30 +65,44 @@ print("training clips per class:", np.bincount(train.labels).tolist())
 print("frames per clip: median", int(np.median(train.lengths)), "max", int(train.lengths.max()))
 
 # %%
-# The same action by the same subject, from the three cameras. The first two coordinates are drawn as
-# they are (``x`` right, ``y`` up, so ``image_coords=False``); a view change is a rotation about the
-# vertical axis, which is why the test view is hard and why rotation is a useful augmentation.
+# The same action by the same subject, from the three cameras (top row: as recorded, ``x`` right and ``y``
+# up, so ``image_coords=False``). A view change is a rotation about the vertical axis, which is why the
+# test view is hard. skelaug's normalisation steps undo it: :class:`~skelaug.augment.CentreBody` moves the
+# body centre (``kinect20``: ``hip_center``) of the first valid frame to the origin, and
+# :class:`~skelaug.augment.AlignView` turns each clip so its spine points along ``+z`` and its shoulder line
+# along ``+x`` (pyskl's ``PreNormalize3D``), :class:`~skelaug.augment.NormalizeScale` makes the shoulder
+# width 1. Bottom row: the three clips after that, drawn in the ``x``-``z`` plane (now the body's frontal
+# plane): the three cameras now see the same front view. The reference model does the same on every clip
+# with ``data.preprocess`` (``configs/nwucla.toml``).
+pre = A.Compose([A.CentreBody(), A.AlignView(), A.NormalizeScale(by="shoulders")], layout="kinect20")
 stem = first.stem.rsplit("_v", 1)[0]
 views = [sio.read(p) for p in sorted((root / "all_sqe").glob(f"{stem}_v0*.json"))]
-fig, axes = plt.subplots(1, len(views), figsize=(3.0 * len(views), 3.4), squeeze=False)
-for ax, clip in zip(axes[0], views, strict=True):
+fig, axes = plt.subplots(2, len(views), figsize=(3.0 * len(views), 6.4), squeeze=False)
+for col, clip in enumerate(views):
     x = clip.data[0]
-    for k, t in enumerate(np.linspace(0, len(x) - 1, 4).round().astype(int)):
-        draw_pose(ax, x[t], "kinect20", color=f"C{k}", alpha=0.4 + 0.2 * k, image_coords=False)
-    ax.set_title(f"{clip.source['file_name']}\n{train.class_names[clip.source['label'] - 1]}", fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    aligned = pre(clip.data[None], generator=0)[0, 0]  # (T, 20, 3)
+    frames = np.linspace(0, len(x) - 1, 4).round().astype(int)
+    for k, t in enumerate(frames):
+        draw_pose(axes[0, col], x[t], "kinect20", color=f"C{k}", alpha=0.4 + 0.2 * k, image_coords=False)
+        draw_pose(axes[1, col], aligned[t][:, [0, 2, 1]], "kinect20", color=f"C{k}", alpha=0.4 + 0.2 * k,
+                  image_coords=False)
+    axes[0, col].set_title(f"{clip.source['file_name']}\n{train.class_names[clip.source['label'] - 1]}",
+                           fontsize=8)
+    axes[1, col].set_title("centred, aligned, scaled (x-z)", fontsize=8)
+    for ax in axes[:, col]:
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
 fig.tight_layout()
 
 # %%
-# A tiny recognizer on a small subset (20 training clips per class, 10 test clips per class of view 3). The
-# test view films the actions from another side, so each clip is first centred and turned to face the
-# camera (the hip and shoulder lines made parallel to the x axis, as pyskl's ``PreNormalize3D`` does).
-# Then a two-block ST-GCN on the ``kinect20`` graph, with its random initial weights, turns every clip into a
-# feature vector, and a linear classifier is trained on the features of the training clips, each seen in
-# four batched skelaug augmentations (a small turn about the vertical axis and a temporal crop). This is
-# the reference model's "random weights + linear probe" baseline in miniature; pre-training the encoder is
-# what ``reference_models/mg_contrastive`` adds (its measured NW-UCLA numbers are in its README).
+# A tiny recognizer on a small subset (20 training clips per class, 10 test clips per class of view 3).
+# Every clip goes through the normalisation above, then a two-block ST-GCN on the ``kinect20`` graph,
+# with its random initial weights, turns it into a feature vector, and a linear classifier is trained on
+# the features of the training clips, each seen in four batched skelaug augmentations (a small turn about
+# the vertical axis, now ``z``, and a temporal crop). This is the reference model's "random weights + linear
+# probe" baseline in miniature; pre-training the encoder is what ``reference_models/mg_contrastive`` adds
+# (its measured NW-UCLA numbers are in its README).
 rng = np.random.default_rng(0)
 
 
@@ -99,39 +113,20 @@ def subset(ds: NWUCLA, per_class: int) -> np.ndarray:
 def batch(ds: NWUCLA, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     items = [ds[int(i)] for i in index]
     x = torch.stack([it["data"] for it in items]).numpy()  # (N, 1, 48, 20, 3)
-    n = np.array([it["length"] for it in items])
+    x, n = pre(x, np.array([it["length"] for it in items]), generator=0)  # centred, aligned, scaled
     return x, n, torch.tensor([it["label"] for it in items])
-
-
-def normalised(x: np.ndarray, n: np.ndarray) -> torch.Tensor:
-    """Centre each clip on its mean shoulder_center, turn it about the vertical axis so that its mean
-    left-to-right direction (hips and shoulders) is the x axis (every clip then faces the camera), and
-    divide by the clip's coordinate standard deviation."""
-    j = layouts.get("kinect20").index
-    valid = (np.arange(x.shape[2])[None, :] < n[:, None])[:, None, :, None, None]  # (N, 1, T, 1, 1)
-    frames = np.maximum(n, 1)[:, None, None, None, None]
-    centre = (x[..., j("shoulder_center") : j("shoulder_center") + 1, :] * valid).sum(axis=(1, 2), keepdims=True)
-    side = x[..., [j("right_hip"), j("right_shoulder")], :] - x[..., [j("left_hip"), j("left_shoulder")], :]
-    side = (side * valid).sum(axis=(1, 2, 3))  # (N, 3)
-    theta = np.arctan2(side[:, 2], side[:, 0])
-    c, s = np.cos(theta), np.sin(theta)
-    rot = np.zeros((len(x), 3, 3))
-    rot[:, 0, 0], rot[:, 0, 2], rot[:, 1, 1], rot[:, 2, 0], rot[:, 2, 2] = c, s, 1.0, -s, c
-    y = np.where(valid, np.einsum("nij,nmtvj->nmtvi", rot, x - centre / frames), 0.0)
-    scale = np.sqrt((y**2).sum(axis=(1, 2, 3, 4)) / (3 * x.shape[3] * np.maximum(n, 1)))
-    return torch.from_numpy((y / scale[:, None, None, None, None]).astype(np.float32))
 
 
 torch.manual_seed(0)
 encoder = STGCNEncoder(3, layouts.get("kinect20"), widths=[16, 32], strides=[1, 2], adaptive="none",
                        norm="layer", data_norm=False).eval()
-aug = A.Compose([A.RandomRotate(degrees=((0, 0), (-20, 20), (0, 0))), A.RandomCropResize(scale=(0.7, 1.0))],
+aug = A.Compose([A.RandomRotate(degrees=((0, 0), (0, 0), (-20, 20))), A.RandomCropResize(scale=(0.7, 1.0))],
                 layout="kinect20")
 
 
 @torch.no_grad()
 def features(x: np.ndarray, n: np.ndarray) -> torch.Tensor:
-    return encoder(normalised(x, n), torch.from_numpy(n))
+    return encoder(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(n))
 
 
 train_idx, test_idx = subset(train, 20), subset(test, 10)

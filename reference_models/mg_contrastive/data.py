@@ -84,7 +84,9 @@ class _Preprocessed(ClipDataset):
     """The items of a :class:`ClipDataset` passed through ``pre`` (``data.preprocess``) as they load.
 
     ``pre`` draws (if at all) from ``default_rng([PRE, index, epoch])``: the same item of the same epoch
-    is pre-processed the same way in every worker and after a resume.
+    is pre-processed the same way in every worker and after a resume. Per-clip metadata (``views``,
+    ``subjects``, ``paths``, ...) is the base dataset's; ``lengths`` is not offered, since a temporal
+    pre-processing step (``UniformSampleFrames``) changes it: read ``item["length"]``.
     """
 
     def __init__(self, base: ClipDataset, pre: Compose) -> None:
@@ -98,6 +100,15 @@ class _Preprocessed(ClipDataset):
 
     def __len__(self) -> int:
         return len(self.base)
+
+    def __getattr__(self, name: str) -> Any:
+        base = self.__dict__.get("base")  # absent while unpickling in a DataLoader worker
+        if base is None or name.startswith("__") or name == "lengths":
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}"
+                + ("; after data.preprocess the valid length is per item: item['length']" if name == "lengths" else "")
+            )
+        return getattr(base, name)
 
     def set_epoch(self, epoch: int) -> None:
         self.base.set_epoch(epoch)

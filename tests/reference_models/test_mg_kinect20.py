@@ -68,6 +68,12 @@ def _bone_lengths(x: np.ndarray, bones: np.ndarray) -> np.ndarray:
 
 
 ALIGN = 'data.preprocess=[{type="CentreBody"}, {type="AlignView"}]'
+RAW = "data.preprocess=[]"
+
+
+def test_nwucla_config_aligns_the_view_by_default():
+    assert load_config(CONFIGS / "nwucla.toml").data.preprocess == load_config(
+        CONFIGS / "nwucla.toml", [ALIGN]).data.preprocess != []
 
 
 @pytest.mark.skipif(not (UCLA / "all_sqe").is_dir(), reason=f"NW-UCLA not found at {UCLA}")
@@ -75,8 +81,8 @@ def test_nwucla_preprocess_aligns_every_clip_and_keeps_the_body(tmp_path):
     """``data.preprocess`` (view alignment) on real clips, checked against the raw items: the first frame's
     spine (hip_center -> spine) is +z, its shoulders (right - left) lie in the x-z plane pointing +x, the
     spine joint's height is its raw spine length, bone lengths and padding are unchanged."""
-    raw = build_datasets(load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'"]).data)
-    cfg = load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'", ALIGN])
+    raw = build_datasets(load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'", RAW]).data)
+    cfg = load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'"])
     aligned = build_datasets(cfg.data)
     lay = layouts.get("kinect20")
     hip, spine, rs, ls = (lay.index(j) for j in ("hip_center", "spine", "right_shoulder", "left_shoulder"))
@@ -92,6 +98,10 @@ def test_nwucla_preprocess_aligns_every_clip_and_keeps_the_body(tmp_path):
             np.testing.assert_allclose(s, [0.0, 0.0, s_len], atol=1e-5)
             assert abs(h[1]) < 1e-5 and h[0] > 0
             np.testing.assert_allclose(_bone_lengths(x[:n], bones), _bone_lengths(x0[:n], bones), atol=1e-5)
+    assert aligned[1].views.tolist() == raw[1].views.tolist()
+    assert aligned[0].subjects.tolist() == raw[0].subjects.tolist()
+    with pytest.raises(AttributeError, match="item\\['length'\\]"):
+        aligned[0].lengths  # noqa: B018
     item = aligned[0][(3, 5)]                                   # the (index, epoch) keys of our loader
     assert item["index"] == 3 and np.allclose(item["data"].numpy(), aligned[0][3]["data"].numpy())
 
@@ -104,9 +114,9 @@ def test_nwucla_config_end_to_end_on_real_clips(tmp_path):
         for view in ("v01", "v02", "v03"):
             for f in sorted((UCLA / "all_sqe").glob(f"{action}_s0[12]_e00_{view}.json")):
                 shutil.copy(f, root / "all_sqe" / f.name)
-    ev = _run("nwucla.toml", root, tmp_path / "run")
+    ev = _run("nwucla.toml", root, tmp_path / "run")                 # view-aligned (the config's default)
     assert ev["data"]["kind"] == "nwucla" and ev["data"]["classes"] == 10
-    ev = _run("nwucla.toml", root, tmp_path / "run_aligned", [ALIGN])
+    ev = _run("nwucla.toml", root, tmp_path / "run_raw", [RAW])      # the clips as recorded
     assert ev["data"]["kind"] == "nwucla"
 
 
