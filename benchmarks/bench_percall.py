@@ -120,6 +120,9 @@ def measure_compiled(aug: Augmentation, fast: CompiledPipeline, x: np.ndarray, l
     def ordinary(xx: np.ndarray, lengths: Any = None, *, generator: int) -> Any:
         return aug(xx, lengths, generator)
 
+    def copy(xx: np.ndarray, lengths: Any = None, *, generator: int) -> Any:
+        return xx.copy()
+
     got, want = call(fast, 7), call(ordinary, 7)
     got, want = (got, want) if lengths is None else (got[0], want[0])
     if not np.allclose(got, want, rtol=1e-6, atol=1e-6):
@@ -129,13 +132,14 @@ def measure_compiled(aug: Augmentation, fast: CompiledPipeline, x: np.ndarray, l
         call(ordinary, i)
     acc: dict[str, list[float]] = {}
     for i in range(repeats):
-        for name, f in (("compiled call", fast), ("ordinary call (alternating)", ordinary)):
+        for name, f in (("compiled call", fast), ("ordinary call (alternating)", ordinary),
+                        ("copy of the input (alternating)", copy)):
             t0, c0 = time.perf_counter(), time.process_time()
             call(f, 2 * 10**6 + i)
             acc.setdefault(name, []).append(time.perf_counter() - t0)
             acc.setdefault(name + " cpu", []).append(time.process_time() - c0)
     return {k: {"median_ms": 1e3 * statistics.median(acc[k]), "cpu_median_ms": 1e3 * statistics.median(acc[k + " cpu"])}
-            for k in ("compiled call", "ordinary call (alternating)")}
+            for k in ("compiled call", "ordinary call (alternating)", "copy of the input (alternating)")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                          "cpu_median_ms": v["cpu_median_ms"],
                          "share_of_whole_cpu": v["cpu_median_ms"] / whole["cpu_median_ms"]})
         c = measure_compiled(aug, fast, xx, ll, rep, warm)
-        comp, ordi = c["compiled call"], c["ordinary call (alternating)"]
+        comp, ordi, cp = c["compiled call"], c["ordinary call (alternating)"], c["copy of the input (alternating)"]
         for part, v in c.items():
             rows.append({"setting": setting, "part": part, "median_ms": v["median_ms"],
                          "cpu_median_ms": v["cpu_median_ms"],
@@ -173,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         compiled.append({"setting": setting, "compiled_ms": comp["median_ms"], "ordinary_ms": ordi["median_ms"],
                          "compiled_cpu_ms": comp["cpu_median_ms"], "ordinary_cpu_ms": ordi["cpu_median_ms"],
                          "speedup": ordi["median_ms"] / comp["median_ms"],
-                         "speedup_cpu": ordi["cpu_median_ms"] / comp["cpu_median_ms"]})
+                         "speedup_cpu": ordi["cpu_median_ms"] / comp["cpu_median_ms"],
+                         "copy_ms": cp["median_ms"], "compiled_x_copy": comp["median_ms"] / cp["median_ms"],
+                         "ordinary_x_copy": ordi["median_ms"] / cp["median_ms"]})
     clip_whole = next(r for r in rows if r["part"] == "whole call")
     clip_comp = compiled[0]
     result = {
@@ -209,9 +215,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [f"| {r['setting']} | {r['part']} | {r['median_ms']:.4g} | {r['cpu_median_ms']:.4g} | "
               f"{100 * r['share_of_whole_cpu']:.0f} % |" for r in result["parts"]]
     lines += ["", "| setting | compiled ms | ordinary ms | speedup | compiled CPU ms | ordinary CPU ms "
-              "| speedup (CPU) |", "|---|---|---|---|---|---|---|"]
+              "| speedup (CPU) | copy ms | compiled x copy | ordinary x copy |", "|---" * 10 + "|"]
     lines += [f"| {c['setting']} | {c['compiled_ms']:.4g} | {c['ordinary_ms']:.4g} | {c['speedup']:.2f}x | "
-              f"{c['compiled_cpu_ms']:.4g} | {c['ordinary_cpu_ms']:.4g} | {c['speedup_cpu']:.2f}x |"
+              f"{c['compiled_cpu_ms']:.4g} | {c['ordinary_cpu_ms']:.4g} | {c['speedup_cpu']:.2f}x | "
+              f"{c['copy_ms']:.4g} | {c['compiled_x_copy']:.1f} | {c['ordinary_x_copy']:.1f} |"
               for c in result.get("compiled_vs_ordinary", [])]
     return "\n".join(lines)
 
