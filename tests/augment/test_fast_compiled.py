@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from skelaug import augment as A
 from skelaug.augment import _pcg64, backends, config, presets
 from skelaug.augment.compiled import SUPPORTED, CompiledPipeline, compile_pipeline
-from skelaug.testing import skeleton_batch_numpy
+from skelaug.testing import skeleton_batch_numpy, skeleton_batches
 
 M128 = (1 << 128) - 1
 
@@ -173,6 +173,20 @@ def test_presets_match_the_ordinary_call(preset: str) -> None:
             assert_same_call(aug, x, lengths, seed, exact=exact)
             assert_same_call(aug, x[0], None, seed + 100, exact=exact)
             assert_same_call(aug, x, int(lengths.min()), seed + 200, exact=exact)
+
+
+@settings(max_examples=30)
+@given(skeleton_batches(max_n=4, max_t=14), st.integers(0, 2**32), st.sampled_from(["micro_gesture", "isc",
+                                                                                   "aimclr_normal"]))
+def test_presets_on_random_batches(batch: tuple[np.ndarray, np.ndarray, str], seed: int, preset: str) -> None:
+    """Any layout (2D and 3D), persons, lengths down to one frame, score channel or not, either dtype."""
+    x, lengths, layout = batch
+    aug = getattr(presets, preset)(layout)
+    if x.shape[0] == 0:                                 # an empty batch runs the ordinary call
+        got, want = compile_pipeline(aug)(x, lengths, generator=seed), aug(x, lengths, seed)
+        assert got[0].shape == want[0].shape and got[1].shape == want[1].shape
+        return
+    assert_same_call(aug, x, lengths, seed)
 
 
 def test_a_longer_pipeline_folds_as_fusion_does() -> None:
