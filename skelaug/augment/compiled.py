@@ -23,11 +23,13 @@ Supported steps (inside :class:`~skelaug.augment.Compose` with ``p=1``, nested o
 :class:`~skelaug.augment.RandomShear`, :class:`~skelaug.augment.RandomScale`,
 :class:`~skelaug.augment.RandomTranslate`, :class:`~skelaug.augment.RandomMirror`,
 :class:`~skelaug.augment.RandomPerturb` (without ``parts``),
-:class:`~skelaug.augment.RandomGaussianNoise`, :class:`~skelaug.augment.RandomJointMask`,
+:class:`~skelaug.augment.RandomGaussianNoise`, :class:`~skelaug.augment.RandomGaussianBlur`
+(``kernel_size <= 128``), :class:`~skelaug.augment.RandomJointMask`,
 :class:`~skelaug.augment.RandomAxisMask` and :class:`~skelaug.augment.RandomFrameMask`, each with
-any ``p`` and ``same_on_batch``. That covers the presets ``micro_gesture``, ``aimclr_normal`` and
-``isc``; other steps (blur, part, bone-length and mixing steps, ``OneOf`` / ``SomeOf`` /
-``RandomApply``, a ``Compose`` with ``p < 1``) make :func:`compile_pipeline` raise ``ValueError``.
+any ``p`` and ``same_on_batch``. That covers all four presets (``micro_gesture``, ``aimclr_normal``,
+``aimclr_extreme``, ``isc``); other steps (part, bone-length, frame-drop and mixing steps,
+``OneOf`` / ``SomeOf`` / ``RandomApply``, a ``Compose`` with ``p < 1``) make :func:`compile_pipeline`
+raise ``ValueError``.
 
 Example:
     >>> import numpy as np
@@ -63,6 +65,7 @@ from skelaug.augment.containers import Compose, MultiView
 from skelaug.augment.noise import (
     RandomAxisMask,
     RandomFrameMask,
+    RandomGaussianBlur,
     RandomGaussianNoise,
     RandomJointMask,
     RandomPerturb,
@@ -76,22 +79,24 @@ __all__ = ["SUPPORTED", "CompiledPipeline", "compile_pipeline"]
 
 # sampler codes (column 0 of the integer configuration)
 _CROP, _REPEAT, _POSTERIZE, _ROTATE, _SHEAR, _PERTURB, _JMASK, _SCALE, _TRANSLATE, _REVERSE, _SPEED, \
-    _GNOISE, _AXMASK, _FMASK, _MIRROR = range(15)
+    _GNOISE, _AXMASK, _FMASK, _MIRROR, _GBLUR = range(16)
+#: Largest blur kernel compiled (NumPy's pairwise sum of the kernel weights is reproduced up to 128 terms).
+MAX_KERNEL = 128
 
 #: The step classes :func:`compile_pipeline` compiles, with their sampler codes.
 SUPPORTED: dict[type[Augmentation], int] = {
     RandomCropResize: _CROP, RandomRepeat: _REPEAT, RandomPosterize: _POSTERIZE, RandomRotate: _ROTATE,
     RandomShear: _SHEAR, RandomPerturb: _PERTURB, RandomJointMask: _JMASK, RandomScale: _SCALE,
     RandomTranslate: _TRANSLATE, RandomReverse: _REVERSE, RandomSpeed: _SPEED, RandomGaussianNoise: _GNOISE,
-    RandomAxisMask: _AXMASK, RandomFrameMask: _FMASK, RandomMirror: _MIRROR,
+    RandomAxisMask: _AXMASK, RandomFrameMask: _FMASK, RandomMirror: _MIRROR, RandomGaussianBlur: _GBLUR,
 }
 _KIND = {_CROP: "resample", _REPEAT: "resample", _POSTERIZE: "resample", _REVERSE: "resample",
          _SPEED: "resample", _ROTATE: "affine", _SHEAR: "affine", _SCALE: "affine", _TRANSLATE: "affine",
          _MIRROR: "affine", _PERTURB: "noise", _GNOISE: "noise", _JMASK: "mask", _AXMASK: "mask",
-         _FMASK: "mask"}
+         _FMASK: "mask", _GBLUR: "blur"}
 _NEAREST = (_POSTERIZE, _REVERSE)
-_RES, _AFF, _NOI, _MSK = fusion.RESAMPLE, fusion.AFFINE, fusion.NOISE, fusion.MASK
-_FUSION_CODE = {"resample": _RES, "affine": _AFF, "noise": _NOI, "mask": _MSK}
+_RES, _AFF, _NOI, _MSK, _BLR = fusion.RESAMPLE, fusion.AFFINE, fusion.NOISE, fusion.MASK, fusion.BLUR
+_FUSION_CODE = {"resample": _RES, "affine": _AFF, "noise": _NOI, "mask": _MSK, "blur": _BLR}
 
 _J = njit(cache=True, error_model="numpy")
 
@@ -214,14 +219,36 @@ def _scan_input(x: Any, xi: Any, lens0: Any, dims: int, joints: Any, has_layout:
 
 
 @_J
+def _pairwise_sum(a: Any, count: int) -> float:
+    """NumPy's pairwise sum of ``a[:count]`` for ``count <= 128`` (one block: eight partial sums)."""
+    if count < 8:
+        res = 0.0
+        for i in range(count):
+            res += a[i]
+        return res
+    r = a[:8].copy()
+    i = 8
+    while i < count - (count % 8):
+        for j in range(8):
+            r[j] += a[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < count:
+        res += a[i]
+        i += 1
+    return float(res)
+
+
+@_J
 def _sample(st: Any, num_s: int, icfg: Any, fcfg: Any, statics: Any, lens0: Any, centre0: Any, extent: Any, n: int,
-            t: int, v: int, d: int, n_res: int, n_aff: int, n_noi: int, n_msk: int) -> tuple[Any, ...]:
+            t: int, v: int, d: int, counts: Any) -> tuple[Any, ...]:
     """Sample every step as ``Augmentation.sample`` does (same draws, same order, same arithmetic).
 
     Returns ``present (S,)`` (False: no sample applied the step, so the ordinary call emits no op),
     the raw per-step tables (one slot per step of each kind, in step order) and the output lengths.
     """
     present = np.zeros(icfg.shape[0], dtype=np.bool_)
+    n_res, n_aff, n_noi, n_msk, n_blr, kb = counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]
     res_src = np.empty((n_res, n, t))
     res_len = np.empty((n_res, n), dtype=np.int64)
     aff_matrix = np.empty((n_aff, n, d, d))
@@ -233,6 +260,9 @@ def _sample(st: Any, num_s: int, icfg: Any, fcfg: Any, statics: Any, lens0: Any,
     msk_joint = np.ones((n_msk, n, v), dtype=np.bool_)
     msk_frame = np.ones((n_msk, n, t), dtype=np.bool_)
     msk_axis = np.ones((n_msk, n, d), dtype=np.bool_)
+    blr_kernel = np.zeros((n_blr, n, kb))
+    blr_size = np.zeros(n_blr, dtype=np.int64)
+    wrow = np.empty(max(kb, 1))
     lens = lens0.copy()
     cum_a = np.zeros((n, d, d))
     cum_b = np.zeros((n, d))
@@ -322,6 +352,19 @@ def _sample(st: Any, num_s: int, icfg: Any, fcfg: Any, statics: Any, lens0: Any,
             for i in range(n):
                 for e in range(d):
                     msk_axis[slot, i, e] = e != ax[i if k == n else 0]
+        elif code == _GBLUR:
+            size = icfg[s, 3]
+            blr_size[slot] = size
+            sig = _draw_uniform(st, k, 1, lo, hi)
+            for i in range(n):
+                sg = sig[i if k == n else 0, 0]
+                den = 2 * sg ** 2
+                for q in range(size):
+                    kq = q - size // 2
+                    wrow[q] = np.exp(-(kq * kq) / den)
+                total = _pairwise_sum(wrow, size)
+                for q in range(size):
+                    blr_kernel[slot, i, q] = wrow[q] / total
         elif code == _FMASK:
             rate = _draw_uniform(st, k, 1, lo, hi)
             u = _draw_random(st, k, t)
@@ -392,6 +435,9 @@ def _sample(st: Any, num_s: int, icfg: Any, fcfg: Any, statics: Any, lens0: Any,
                     noi_sigma[slot, i] = 0.0
                     noi_seed[slot, i] = 0
                     noi_weight[slot, i] = 1.0
+                elif kind == _BLR:
+                    blr_kernel[slot, i] = 0.0
+                    blr_kernel[slot, i, icfg[s, 3] // 2] = 1.0
                 else:
                     msk_joint[slot, i] = True
                     msk_frame[slot, i] = True
@@ -416,7 +462,7 @@ def _sample(st: Any, num_s: int, icfg: Any, fcfg: Any, statics: Any, lens0: Any,
                 cum_b[i] = c
             has_cum = True
     return (present, res_src, res_len, aff_matrix, aff_offset, aff_perm, noi_sigma, noi_weight, noi_seed,
-            msk_joint, msk_frame, msk_axis, lens)
+            msk_joint, msk_frame, msk_axis, blr_kernel, blr_size, lens)
 
 
 # ------------------------------------------------------------------------------ planning
@@ -431,7 +477,7 @@ def _nearest_row(src: Any, length: int, j: Any) -> None:
 @_J
 def _plan(num_s: int, icfg: Any, present: Any, lens0: Any, n: int, t: int, v: int, d: int, res_src: Any, res_len: Any,
           res_nearest: Any, aff_matrix: Any, aff_offset: Any, aff_perm: Any, noi_sigma: Any, noi_weight: Any,
-          msk_joint: Any, msk_frame: Any, msk_axis: Any) -> tuple[Any, Any, Any]:
+          msk_joint: Any, msk_frame: Any, msk_axis: Any, blr_kernel: Any, blr_size: Any) -> tuple[Any, Any, Any]:
     """``fusion.plan`` of the sampled steps (no ``mix``, so one segment): hoist nearest resamples past
     frame-local ops, fold affine into affine, mask into mask, nearest resample into resample (in place,
     in the tables of the first op), then the steps table, the per-sample skip flags and the
@@ -541,6 +587,10 @@ def _plan(num_s: int, icfg: Any, present: Any, lens0: Any, n: int, t: int, v: in
             elif kind == _NOI:
                 for w in range(v):
                     ident = ident and not (noi_sigma[slot, i] * noi_weight[slot, i, w] != 0.0)
+            elif kind == _BLR:                     # a unit delta
+                size = blr_size[slot]
+                for w in range(size):
+                    ident = ident and blr_kernel[slot, i, w] == (1.0 if w == size // 2 else 0.0)
             else:
                 for w in range(v):
                     ident = ident and msk_joint[slot, i, w]
@@ -564,15 +614,14 @@ def _prepare(x: Any, xi: Any, lens0: Any, st: Any, icfg: Any, fcfg: Any, statics
     n, _, t, v, _ = x.shape
     bad, centre0, extent = _scan_input(x, xi, lens0, dims, joints, has_layout, low, high, sign, expo)
     num_s = 0 if bad else icfg.shape[0]
-    sampled = _sample(st, num_s, icfg, fcfg, statics, lens0, centre0, extent, n, t, v, dims,
-                      counts[0], counts[1], counts[2], counts[3])
+    sampled = _sample(st, num_s, icfg, fcfg, statics, lens0, centre0, extent, n, t, v, dims, counts)
     (present, res_src, res_len, aff_matrix, aff_offset, aff_perm, noi_sigma, noi_weight, noi_seed,
-     msk_joint, msk_frame, msk_axis, lens_out) = sampled
+     msk_joint, msk_frame, msk_axis, blr_kernel, blr_size, lens_out) = sampled
     steps, skip, aff_permuted = _plan(num_s, icfg, present, lens0, n, t, v, dims, res_src,
                                       res_len, res_nearest, aff_matrix, aff_offset, aff_perm, noi_sigma,
-                                      noi_weight, msk_joint, msk_frame, msk_axis)
+                                      noi_weight, msk_joint, msk_frame, msk_axis, blr_kernel, blr_size)
     return (1 if bad else 0, steps, skip, res_src, res_len, aff_matrix, aff_offset, aff_perm, aff_permuted,
-            noi_sigma, noi_weight, noi_seed, msk_joint, msk_frame, msk_axis, lens_out)
+            noi_sigma, noi_weight, noi_seed, msk_joint, msk_frame, msk_axis, blr_kernel, blr_size, lens_out)
 
 
 @_J
@@ -592,7 +641,7 @@ def _call_serial(x: Any, xi: Any, out: Any, lens0: Any, st: Any, words: Any, nwo
     r = _prepare(x, xi, lens0, st, icfg, fcfg, statics, res_nearest, dims, joints, has_layout, low, high,
                  sign, expo, counts)
     (status, steps, skip, res_src, res_len, aff_matrix, aff_offset, aff_perm, aff_permuted, noi_sigma,
-     noi_weight, noi_seed, msk_joint, msk_frame, msk_axis, lens) = r
+     noi_weight, noi_seed, msk_joint, msk_frame, msk_axis, blur_kernel, blur_size, lens) = r
     if status:
         return status
     lens_out[:] = lens
@@ -600,7 +649,7 @@ def _call_serial(x: Any, xi: Any, out: Any, lens0: Any, st: Any, words: Any, nwo
     if steps.shape[0] == 0:                         # no op at all: the ordinary path copies the input
         out.reshape(-1)[:] = x.reshape(-1)
         return 0
-    (blur_kernel, blur_size, la_matrix, la_moved, la_pivot, bs_scale, bs_parent, bs_order, mask_dummy) = empty
+    (la_matrix, la_moved, la_pivot, bs_scale, bs_parent, bs_order) = empty
     knots = t + 1 if noise_stride.shape[0] else 1
     numba_cpu._run_slabs(x, xi, out, lens0, dims, steps, skip, res_src, res_len, res_nearest, blur_kernel,
                          blur_size, la_matrix, la_moved, la_pivot, bs_scale, bs_parent, bs_order, aff_matrix,
@@ -629,13 +678,12 @@ def _sample_seeded(x: Any, xi: Any, lens0: Any, st: Any, words: Any, nwords: int
     bad, centre0, extent = _scan_input(x, xi, lens0, dims, joints, has_layout, low, high, sign, expo)
     num_s = 0 if bad else icfg.shape[0]
     return (1 if bad else 0,) + _sample(st, num_s, icfg, fcfg, statics, lens0, centre0, extent, n,
-                                        t, v, dims, counts[0], counts[1], counts[2], counts[3])
+                                        t, v, dims, counts)
 
 
 # ------------------------------------------------------------------------------ Python side
-_EMPTY = (np.zeros((0, 1, 1)), np.zeros(0, dtype=np.int64), np.zeros((0, 1, 1, 1)),
-          np.zeros((0, 1, 1), dtype=np.bool_), np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1, 1)),
-          np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=np.int64), np.zeros(0))
+_EMPTY = (np.zeros((0, 1, 1, 1)), np.zeros((0, 1, 1), dtype=np.bool_), np.zeros((0, 1), dtype=np.int64),
+          np.zeros((0, 1, 1)), np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=np.int64))
 _KEYS = {np.dtype(np.float32): numba_cpu._key_type(np.dtype(np.float32)),
          np.dtype(np.float64): numba_cpu._key_type(np.dtype(np.float64))}
 _EXPO = {np.dtype(np.float32): np.int32(0x7F800000), np.dtype(np.float64): np.int64(0x7FF0000000000000)}
@@ -655,6 +703,9 @@ def _flatten(aug: Augmentation, out: list[Augmentation]) -> None:
             f"compile_pipeline cannot compile step {type(aug).__name__} (supported: "
             f"{', '.join(sorted(c.__name__ for c in SUPPORTED))}, inside Compose with p=1); use the "
             f"ordinary call aug(x, ...) for this pipeline")
+    if isinstance(aug, RandomGaussianBlur) and aug.kernel_size > MAX_KERNEL:
+        raise ValueError(f"compile_pipeline compiles RandomGaussianBlur up to kernel_size={MAX_KERNEL}, got "
+                         f"{aug.kernel_size}; use the ordinary call aug(x, ...) for this pipeline")
     if isinstance(aug, RandomPerturb) and aug.parts is not None:
         raise ValueError("compile_pipeline cannot compile RandomPerturb with parts=...; use the ordinary call "
                          "aug(x, ...) for this pipeline")
@@ -668,7 +719,7 @@ class _Config:
     statics: np.ndarray       # (S, V) int64: the mirror permutation of RandomMirror steps
     res_nearest: np.ndarray   # (R,) bool
     noise_stride: np.ndarray  # (Z,) int64
-    counts: np.ndarray        # (4,) int64: slots per kind
+    counts: np.ndarray        # (6,) int64: slots per kind (resample, affine, noise, mask, blur), widest kernel
 
 
 def _configure(steps: list[Augmentation], layout: SkeletonLayout | None) -> _Config:
@@ -677,7 +728,8 @@ def _configure(steps: list[Augmentation], layout: SkeletonLayout | None) -> _Con
     fcfg = np.zeros((max(num, 0), 8))
     width = layout.num_joints if layout is not None else 1
     statics = np.zeros((num, width), dtype=np.int64)
-    slots = {"resample": 0, "affine": 0, "noise": 0, "mask": 0}
+    slots = {"resample": 0, "affine": 0, "noise": 0, "mask": 0, "blur": 0}
+    widest = 0
     nearest: list[bool] = []
     strides: list[int] = []
     for s, a in enumerate(steps):
@@ -690,7 +742,8 @@ def _configure(steps: list[Augmentation], layout: SkeletonLayout | None) -> _Con
         if isinstance(a, RandomRotate):
             fcfg[s, 1:7] = np.asarray(a._ranges, dtype=np.float64).ravel()
         elif isinstance(a, RandomCropResize | RandomShear | RandomScale | RandomTranslate | RandomSpeed
-                        | RandomGaussianNoise | RandomPerturb | RandomJointMask | RandomFrameMask):
+                        | RandomGaussianNoise | RandomPerturb | RandomJointMask | RandomFrameMask
+                        | RandomGaussianBlur):
             fcfg[s, 1:3] = a._range
         if isinstance(a, RandomCropResize):
             icfg[s, 3:5] = a.min_length, a.size or 0
@@ -700,6 +753,9 @@ def _configure(steps: list[Augmentation], layout: SkeletonLayout | None) -> _Con
             icfg[s, 3:5] = a._stride
         elif isinstance(a, RandomScale):
             icfg[s, 3] = int(a.isotropic)
+        elif isinstance(a, RandomGaussianBlur):
+            icfg[s, 3] = a.kernel_size
+            widest = max(widest, a.kernel_size)
         elif isinstance(a, RandomMirror):
             lay = a.layout if a.layout is not None else layout
             if lay is None:
@@ -713,7 +769,8 @@ def _configure(steps: list[Augmentation], layout: SkeletonLayout | None) -> _Con
                            {"constant": 0, "white": 1, "smooth": a.knot_stride}[a.temporal])  # type: ignore[attr-defined]
     return _Config(icfg, fcfg, statics, np.asarray(nearest, dtype=np.bool_).reshape(-1),
                    np.asarray(strides, dtype=np.int64).reshape(-1),
-                   np.asarray([slots[k] for k in ("resample", "affine", "noise", "mask")], dtype=np.int64))
+                   np.asarray([*(slots[k] for k in ("resample", "affine", "noise", "mask", "blur")), widest],
+                              dtype=np.int64))
 
 
 class CompiledPipeline:
@@ -830,11 +887,11 @@ class CompiledPipeline:
             status = int(r[0])
             if not status:
                 (steps, skip, res_src, res_len, aff_matrix, aff_offset, aff_perm, aff_permuted, noi_sigma,
-                 noi_weight, noi_seed, msk_joint, msk_frame, msk_axis, lens_out) = r[1:]
+                 noi_weight, noi_seed, msk_joint, msk_frame, msk_axis, bk, bsz, lens_out) = r[1:]
                 if steps.shape[0] == 0:
                     out[...] = xb
                 else:
-                    bk, bsz, lam, lamv, lap, bss, bsp, bso, _ = _EMPTY
+                    lam, lamv, lap, bss, bsp, bso = _EMPTY
                     knots = xb.shape[2] + 1 if cfg.noise_stride.size else 1
                     numba_cpu._parallel(numba_cpu._run_slabs, (
                         xb, xi, out, lens, dims, steps, skip, res_src, res_len, cfg.res_nearest, bk, bsz, lam,
@@ -872,7 +929,7 @@ class CompiledPipeline:
         if back is not None:
             _pcg64.write_state(back, st)
         (present, res_src, res_len, aff_matrix, aff_offset, aff_perm, noi_sigma, noi_weight, noi_seed,
-         msk_joint, msk_frame, msk_axis, lens_out) = r[1:]
+         msk_joint, msk_frame, msk_axis, blr_kernel, _, lens_out) = r[1:]
         ops = []
         for s in range(len(self.steps)):
             if not present[s]:
@@ -885,6 +942,9 @@ class CompiledPipeline:
             elif kind == "affine":
                 ops.append(Op(kind, {"matrix": aff_matrix[slot].copy(), "offset": aff_offset[slot].copy(),
                                      "perm": aff_perm[slot].copy()}))
+            elif kind == "blur":
+                size = int(cfg.icfg[s, 3])
+                ops.append(Op(kind, {"kernel": blr_kernel[slot, :, :size].copy()}, {"kernel_size": size}))
             elif kind == "noise":
                 ops.append(Op(kind, {"sigma": noi_sigma[slot].copy(), "seed": noi_seed[slot].copy(),
                                      "weight": noi_weight[slot].copy()},
