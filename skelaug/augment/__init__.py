@@ -11,6 +11,7 @@ from skelaug.augment.backends import (
     set_default_backend,
 )
 from skelaug.augment.base import AUGMENTATIONS, Augmentation, Context, from_dict
+from skelaug.augment.compiled import CompiledPipeline, compile_pipeline
 from skelaug.augment.containers import Compose, MultiView, OneOf, RandomApply, SomeOf
 from skelaug.augment.noise import (
     RandomAxisMask,
@@ -48,6 +49,7 @@ __all__ = [
     "AlignView",
     "Augmentation",
     "CentreBody",
+    "CompiledPipeline",
     "Compose",
     "Context",
     "MultiView",
@@ -81,6 +83,7 @@ __all__ = [
     "SomeOf",
     "UniformSampleFrames",
     "available_backends",
+    "compile_pipeline",
     "from_dict",
     "get_default_backend",
     "presets",

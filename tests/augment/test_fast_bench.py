@@ -190,7 +190,10 @@ def test_per_call_benchmark_writes_its_json(tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     data = json.loads(out.read_text())
     parts = {(r["setting"].split(" (")[0], r["part"]) for r in data["parts"]}
-    names = ("validate", "scan", "generator", "sample", "plan", "kernel", "whole call")
+    names = ("validate", "scan", "generator", "sample", "plan", "kernel", "whole call", "compiled call",
+             "ordinary call (alternating)")
     for setting in ("one clip", "batch"):
         assert {(setting, p) for p in names} <= parts
-    assert data["targets"][0]["met"] in ("yes", "no")
+    assert [t["met"] for t in data["targets"]] in (["no", "yes"], ["no", "no"], ["yes", "yes"], ["yes", "no"])
+    assert len(data["compiled_vs_ordinary"]) == 2
+    assert all(c["compiled_ms"] > 0 and c["speedup"] > 0 for c in data["compiled_vs_ordinary"])
