@@ -5,12 +5,14 @@ classes present in the test set) for each stream and for the fused streams:
 
 * **linear** -- encoder frozen; features of the un-augmented clips are extracted once and
   standardised with the training mean / std; one linear classifier per stream, and for ``fused`` a
-  :class:`skelaug.nn.BalancedLateFusion` of the stream features followed by a linear classifier.
+  :class:`skelaug.nn.BalancedLateFusion` of the stream features followed by a linear classifier;
+  ``ensemble`` averages the per-stream classifiers' softmax scores (the multi-stream score fusion of
+  2s-AGCN / 3s-AimCLR; with one stream it is that stream).
 * **knn** -- encoder frozen; cosine similarity of L2-normalised features, the ``k`` nearest
   training clips vote with weight ``exp(sim / temperature)`` (plain votes when it is 0); ``fused``
   concatenates the normalised stream features.
 * **finetune** -- the whole encoder and the classifiers trained together on augmented clips (one run,
-  loss = sum of the per-stream and fused cross-entropies).
+  loss = sum of the per-stream and fused cross-entropies); ``ensemble`` as for the linear probe.
 * **semi** -- fine-tuning on a class-balanced labelled fraction (``max(1, round(f n_c))`` clips of
   each class ``c``) for each fraction ``f``.
 """
@@ -158,8 +160,13 @@ def linear_probe(
             step += 1
     clf.eval()
     with torch.no_grad():
-        out = clf(te)
+        out = _with_ensemble(clf(te), list(te))
     return {k: classification_metrics(v, y_test) for k, v in out.items()}
+
+
+def _with_ensemble(logits: dict[str, Tensor], streams: list[str]) -> dict[str, Tensor]:
+    """``logits`` plus ``"ensemble"``: the mean of the streams' softmax scores ``(N, K)``."""
+    return {**logits, "ensemble": torch.stack([logits[s].float().softmax(1) for s in streams]).mean(0)}
 
 
 def knn_predict(
@@ -274,7 +281,8 @@ def finetune(
                 scores.setdefault(k, []).append(v.float().cpu())
             labels.append(batch.labels)
     y_test = torch.cat(labels)
-    return {k: classification_metrics(torch.cat(v), y_test) for k, v in scores.items()}
+    cat = _with_ensemble({k: torch.cat(v) for k, v in scores.items()}, list(encoder.stream_names))
+    return {k: classification_metrics(v, y_test) for k, v in cat.items()}
 
 
 def load_encoder(

@@ -78,12 +78,25 @@ def test_linear_probe_and_knn_solve_a_separable_toy_set():
     tr, ytr = _toy(0, 80)
     te, yte = _toy(1, 40)
     lin = linear_probe(tr, ytr, te, yte, 4, LinearConfig(epochs=30, lr=0.1, batch_size=16), fused_dim=8, seed=0)
-    assert set(lin) == {"graph", "recurrent", "fused"}
+    assert set(lin) == {"graph", "recurrent", "fused", "ensemble"}
     for m in lin.values():
         assert m == {"top1": 100.0, "top5": 100.0, "balanced": 100.0}
     knn = knn_eval(tr, ytr, te, yte, 4, [1, 5], 0.07)
     assert set(knn) == {"k=1", "k=5"}
     assert all(m["top1"] == 100.0 for per in knn.values() for m in per.values())
+
+
+@given(st.integers(1, 20), st.integers(2, 6), st.integers(0, 10**6))
+def test_ensemble_is_the_mean_of_the_stream_softmax_scores(n, k, seed):
+    from reference_models.mg_contrastive.evaluate import _with_ensemble
+
+    rng = np.random.default_rng(seed)
+    logits = {s: torch.from_numpy(rng.normal(size=(n, k)) * 5) for s in ("graph", "recurrent", "fused")}
+    out = _with_ensemble(logits, ["graph", "recurrent"])
+    e = [np.exp(logits[s].numpy() - logits[s].numpy().max(1, keepdims=True)) for s in ("graph", "recurrent")]
+    oracle = sum(p / p.sum(1, keepdims=True) for p in e) / 2  # the fused logits take no part
+    np.testing.assert_allclose(out["ensemble"].numpy(), oracle, rtol=1e-5, atol=1e-7)
+    assert all(out[s] is logits[s] for s in logits)
 
 
 def test_linear_probe_is_at_chance_on_label_noise():
@@ -156,7 +169,7 @@ def test_probe_subject_uses_each_clips_subject_and_reports_both_probes(tmp_path,
     res = probe_subjects(cfg, None, train_ds=tr)
     assert set(res) == {"subject", "gesture_seen_subjects", "chance_subject"}
     for name in ("subject", "gesture_seen_subjects"):
-        assert set(res[name]) == {"graph", "recurrent", "fused"}
+        assert set(res[name]) == {"graph", "recurrent", "fused", "ensemble"}
         assert all(0.0 <= v <= 100.0 for v in res[name].values())
     assert main(["--config", str(TINY), "--out", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err

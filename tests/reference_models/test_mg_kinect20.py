@@ -49,7 +49,7 @@ def _run(config: str, root: Path, out: Path, extra: list[str] | None = None) -> 
     ev = evaluate(cfg, out, checkpoint=out / "encoder.pt", protocols=PROTOCOLS, device="cpu", datasets=data,
                   show_progress=False)
     for proto in ("linear", "finetune"):
-        assert set(ev["protocols"][proto]) == {"graph", "recurrent", "fused"}
+        assert set(ev["protocols"][proto]) == {"graph", "recurrent", "fused", "ensemble"}
     return ev
 
 

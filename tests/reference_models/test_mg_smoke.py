@@ -79,7 +79,7 @@ def _run(config: Path, sets: list[str], out: Path, data) -> dict:
     ev = evaluate(cfg, out, checkpoint=out / "encoder.pt", protocols=PROTOCOLS, device="cpu", datasets=data,
                   show_progress=False)
     for proto in ("linear", "finetune"):
-        assert set(ev["protocols"][proto]) == {"graph", "recurrent", "fused"}
+        assert set(ev["protocols"][proto]) == {"graph", "recurrent", "fused", "ensemble"}
     assert (out / "eval_encoder.md").exists()
     return ev
 
