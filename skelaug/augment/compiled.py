@@ -56,7 +56,7 @@ import torch
 from numba import njit
 
 from skelaug import layouts as _layouts
-from skelaug.augment import _pcg64, backends, config, fusion, numba_cpu
+from skelaug.augment import _pcg64, backends, base, config, fusion, numba_cpu
 from skelaug.augment._pcg64 import integers as _integers
 from skelaug.augment._pcg64 import next_double as _random
 from skelaug.augment._pcg64 import uniform as _uniform
@@ -792,7 +792,9 @@ class CompiledPipeline:
         steps: The compiled steps, in sampling order.
     """
 
-    def __init__(self, aug: Augmentation, steps: list[Augmentation], layout: SkeletonLayout | None,
+    # ``base.Augmentation``, not ``Augmentation``: autodoc keeps a class's __init__ annotations as written, and
+    # the bare name matches both skelaug.augment.Augmentation and skelaug.augment.base.Augmentation.
+    def __init__(self, aug: base.Augmentation, steps: list[base.Augmentation], layout: SkeletonLayout | None,
                  dims: int | None) -> None:
         self.aug = aug
         self.steps = tuple(steps)
