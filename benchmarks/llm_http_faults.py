@@ -83,7 +83,8 @@ def main(repo: Path) -> None:
             "--no-progress", "--timeout", "3", "--concurrency", "4", "--no-baseline"]
     proc = subprocess.Popen([sys.executable, "-m", "reference_models.llm_eval", *args], cwd=repo,
                             env={**os.environ, "PYTHONPATH": str(repo)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,  # SIG_DFL: a benchmark started with `&` inherits SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while COUNT[0] < 4:
         time.sleep(0.01)
     time.sleep(0.3)

@@ -452,10 +452,18 @@ def _cli_args(server_url: str, ev: Path, lab: Path, out: Path, *extra: str) -> l
             "--out", str(out), "--no-progress", "--n-boot", "100", "--no-baseline", *extra]
 
 
+def _default_sigint() -> None:
+    # A child inherits an ignored SIGINT (a test run started in the background by a non-interactive shell,
+    # `cmd &`, ignores it), and Python then installs no KeyboardInterrupt handler: the Ctrl-C tests would
+    # hang for reasons outside the code under test. Start the child as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(args: list[str], env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
     return subprocess.Popen([sys.executable, "-m", "reference_models.llm_eval", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
 
 
 def _wait_for(cond, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
