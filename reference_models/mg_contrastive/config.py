@@ -86,7 +86,7 @@ class DataConfig:
     kind: Literal["synthetic", "imigue", "smg", "ntu", "nwucla", "utd_mhad"] = "synthetic"
     num_frames: int = 64
     max_persons: int = 1
-    sampling: Literal["centre", "start", "random"] = "centre"
+    sampling: Literal["centre", "start", "random", "uniform"] = "centre"
     normalize: bool = True
     num_workers: int = 0
     # synthetic generator

@@ -42,6 +42,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from skelaug.augment.normalize import uniform_sample_indices
+
 __all__ = ["ClipDataset", "EpochSampler", "ItemStream", "fixed_length"]
 
 
@@ -180,15 +182,26 @@ def fixed_length(
     length: int,
     num_frames: int,
     *,
-    mode: Literal["start", "centre", "random"] = "centre",
+    mode: Literal["start", "centre", "random", "uniform"] = "centre",
     generator: np.random.Generator | None = None,
 ) -> tuple[NDArray[np.float32], int]:
-    """Crop or zero-pad a clip ``(M, L', V, C)`` (``length`` valid frames) to ``num_frames`` frames.
+    r"""Crop, subsample or zero-pad a clip ``(M, L', V, C)`` (``length`` valid frames) to ``num_frames`` frames.
 
-    A clip longer than ``num_frames`` is cropped to a window of ``num_frames`` frames starting at 0
+    A clip longer than ``num_frames`` (``T``) is cropped to a window of ``T`` frames starting at 0
     (``"start"``), in the middle (``"centre"``) or at a position drawn from ``generator``
-    (``"random"``); a shorter one is copied and zero-padded. Returns the new array and valid length
-    ``min(length, num_frames)``. No resampling: MG clips are short and their speed is informative.
+    (``"random"``), or subsampled over its whole duration (``"uniform"``: the centre frame of each of
+    ``T`` equal segments, :math:`i_t = \lfloor (2t + 1) L / 2T \rfloor`, :math:`t = 0 \dots T-1`, pyskl's
+    test-time ``UniformSampleFrames``, :class:`skelaug.augment.UniformSampleFrames` with ``mode="test"``;
+    the speed changes by :math:`L / T`, so use it for actions, not for micro-gestures whose speed is
+    informative). A shorter clip is copied and zero-padded in every mode. Returns the new array and
+    valid length ``min(length, num_frames)``.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.arange(12, dtype=np.float32).reshape(1, 12, 1, 1)
+        >>> y, n = fixed_length(x, 12, 4, mode="uniform")
+        >>> y[0, :, 0, 0].tolist(), n
+        ([1.0, 4.0, 7.0, 10.0], 4)
     """
     num_frames = _check_int("num_frames", num_frames, 1)
     length = _check_int("length", length, 0)
@@ -200,6 +213,11 @@ def fixed_length(
         out[:, :length] = x[:, :length]
         return out, length
     extra = length - num_frames
+    if mode == "uniform":
+        none = np.zeros((1, 0))  # the test rule draws nothing
+        idx = uniform_sample_indices(np.array([length]), num_frames, "test", np.zeros(1), none, none)[0]
+        out[:] = x[:, idx.astype(np.int64)]
+        return out, num_frames
     if mode == "start":
         a = 0
     elif mode == "centre":
@@ -209,7 +227,7 @@ def fixed_length(
             raise ValueError("mode='random' needs a numpy.random.Generator in generator=")
         a = int(generator.integers(0, extra + 1))
     else:
-        raise ValueError(f"mode={mode!r}; use 'start', 'centre' or 'random'")
+        raise ValueError(f"mode={mode!r}; use 'start', 'centre', 'random' or 'uniform'")
     out[:] = x[:, a : a + num_frames]
     return out, num_frames
 
@@ -229,8 +247,9 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
     Args:
         num_frames: Fixed length ``T``.
         max_persons: Fixed person count ``M``.
-        sampling: Crop position for clips longer than ``T``: ``"centre"``, ``"start"`` or ``"random"``
-            (drawn from the item's stream, so it is reproducible too).
+        sampling: Clips longer than ``T``: crop position ``"centre"``, ``"start"`` or ``"random"``
+            (drawn from the item's stream, so it is reproducible too), or ``"uniform"``: ``T`` frames
+            evenly spaced over the whole clip (see :func:`fixed_length`).
         transform: ``transform(x, length, generator) -> (x, length)`` (see :class:`ItemStream`).
         seed: ``None`` (default): each item's stream is drawn from torch's per-process generator,
             so every epoch and worker get new augmentations with a plain ``DataLoader`` and
@@ -254,8 +273,8 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
     ) -> None:
         self.num_frames = _check_int("num_frames", num_frames, 1)
         self.max_persons = _check_int("max_persons", max_persons, 1)
-        if sampling not in ("centre", "start", "random"):
-            raise ValueError(f"sampling={sampling!r}; use 'centre', 'start' or 'random'")
+        if sampling not in ("centre", "start", "random", "uniform"):
+            raise ValueError(f"sampling={sampling!r}; use 'centre', 'start', 'random' or 'uniform'")
         self.sampling = sampling
         self._stream = ItemStream(transform, seed)
         self.counts: dict[str, int] = {}
@@ -286,7 +305,7 @@ class ClipDataset(torch.utils.data.Dataset[dict[str, Any]]):
         # a stream only where something draws from it (an unseeded one would advance torch's generator)
         g = self._stream.generator(index, epoch) \
             if self.sampling == "random" or self._stream.transform is not None else None
-        mode: Literal["start", "centre", "random"] = self.sampling  # type: ignore[assignment]
+        mode: Literal["start", "centre", "random", "uniform"] = self.sampling  # type: ignore[assignment]
         x, length = fixed_length(x, length, self.num_frames, mode=mode, generator=g)
         x, length = self._stream.apply(x, length, index, epoch, generator=g)
         data = tuple(_as_tensor(v) for v in x) if isinstance(x, tuple) else _as_tensor(x)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -58,6 +59,44 @@ def test_fixed_length_matches_slicing(length, extra, t, mode, seed):
     x0 = x.copy()
     fixed_length(x, length, t, mode=mode, generator=np.random.default_rng(0))
     np.testing.assert_array_equal(x, x0)  # input untouched
+
+
+@settings(max_examples=80, deadline=None)
+@given(length=st.integers(0, 400), extra=st.integers(0, 3), t=st.integers(1, 64), seed=st.integers(0, 2**16))
+def test_fixed_length_uniform_subsamples_the_whole_clip(length, extra, t, seed):
+    x = np.random.default_rng(seed).normal(size=(2, length + extra, 3, 2)).astype(np.float32)
+    x0 = x.copy()
+    y, n = fixed_length(x, length, t, mode="uniform")
+    np.testing.assert_array_equal(x, x0)  # input untouched
+    assert y.shape == (2, t, 3, 2) and n == min(length, t) and not y[:, n:].any()
+    if length <= t:  # shorter clips: copied and padded, as in every mode
+        np.testing.assert_array_equal(y[:, :length], x[:, :length])
+        return
+    # oracle: the centre of each of t equal segments of the clip, in exact rational arithmetic
+    from fractions import Fraction
+    idx = [int((i + Fraction(1, 2)) * length / t) for i in range(t)]
+    np.testing.assert_array_equal(y, x[:, idx])
+    assert all(b > a for a, b in itertools.pairwise(idx))       # no frame twice, order kept
+
+
+def test_sampling_uniform_in_a_dataset_and_bad_modes_named():
+    from skelaug.data.datasets import ClipDataset
+
+    class Ramp(ClipDataset):  # one clip of 50 frames whose values are the frame numbers
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.labels, self.class_names, self.layout = np.zeros(1, np.int64), ["ramp"], "kinect20"
+
+        def load(self, index):
+            return np.broadcast_to(np.arange(50, dtype=np.float32)[None, :, None, None], (1, 50, 20, 3)).copy(), 50
+
+    item = Ramp(num_frames=8, max_persons=1, sampling="uniform")[0]
+    assert item["length"] == 8
+    assert item["data"][0, :, 0, 0].tolist() == [3, 9, 15, 21, 28, 34, 40, 46]
+    with pytest.raises(ValueError, match=r"sampling='even'.*'uniform'"):
+        Ramp(num_frames=8, max_persons=1, sampling="even")
+    with pytest.raises(ValueError, match=r"mode='even'.*'uniform'"):
+        fixed_length(np.zeros((1, 5, 2, 2), np.float32), 5, 3, mode="even")  # type: ignore[arg-type]
 
 
 def _noisy_crop(x, length, generator):
