@@ -60,7 +60,7 @@ def staged_call(aug: Augmentation, x: np.ndarray, lengths: np.ndarray | None, se
     n, t = int(xb.shape[0]), int(xb.shape[2])
     lens_in = check_lengths(lengths, n, t) if lengths is not None else np.full(n, t, dtype=np.int64)
     t1 = clock()
-    scan = _check_finite_and_scan(xb, lens_in, dims, layout)
+    scan = _check_finite_and_scan(xb, lens_in, dims, layout, size=aug.uses_body_size)
     t2 = clock()
     rng = as_generator(seed, aug._rng)
     t3 = clock()

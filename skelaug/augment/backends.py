@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -58,9 +58,17 @@ _DEFAULTS: dict[str, str | None] = {"numpy": None, "torch": None}
 numpy_reducer: Callable[[np.ndarray, np.ndarray, int, Sequence[int] | None, str],
                         tuple[np.ndarray, np.ndarray]] | None = None
 
+class BatchScanner(Protocol):
+    """``scan(x, lengths, dims, joints, *, size=True)``: finiteness, body size (with ``size``) and
+    body centre of a NumPy batch in one read (``skelaug.augment.numba_cpu.scan_batch``)."""
+
+    def __call__(self, x: np.ndarray, lengths: np.ndarray, dims: int, joints: Sequence[int] | None, *,
+                 size: bool = True) -> Any: ...
+
+
 #: Optional one-pass check of a NumPy batch: finiteness, body size and body centre together
 #: (``skelaug.augment.numba_cpu.scan_batch``, registered by the numba backend).
-numpy_scanner: Callable[[np.ndarray, np.ndarray, int, Sequence[int] | None], Any] | None = None
+numpy_scanner: BatchScanner | None = None
 
 
 def register_backend(backend: Backend, *, overwrite: bool = False) -> None:

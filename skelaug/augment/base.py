@@ -147,11 +147,13 @@ def _to_input_precision(out: Any, dtype: Any, dims: int) -> Any:
     return low_n
 
 
-def _check_finite_and_scan(x: Any, lengths: np.ndarray, dims: int, layout: SkeletonLayout | None) -> Any:
+def _check_finite_and_scan(x: Any, lengths: np.ndarray, dims: int, layout: SkeletonLayout | None, *,
+                           size: bool = True) -> Any:
     """Raise as :func:`~skelaug.tensors.check_finite` if ``x`` holds NaN or Inf.
 
     For float32/float64 arrays in host memory, with the numba backend present, this is one read of
-    the batch that also measures the body size and centre the samplers may ask for
+    the batch that also measures the body centre (of ``layout``'s centre joints; none without a
+    layout) and, with ``size``, the body size the samplers may ask for
     (:func:`skelaug.augment.numba_cpu.scan_batch`), returned for :meth:`Context.use_scan`; otherwise
     (or on bad input, to name the index) it is the plain check, and returns ``None``.
     """
@@ -165,7 +167,7 @@ def _check_finite_and_scan(x: Any, lengths: np.ndarray, dims: int, layout: Skele
     if fast is None or arr is None or arr.dtype not in (np.float32, np.float64):
         check_finite(x)
         return None
-    scan = fast(arr, lengths, dims, layout.centre if layout is not None else None)
+    scan = fast(arr, lengths, dims, layout.centre if layout is not None else None, size=size)
     if not scan.finite:
         check_finite(x)                            # raises, naming the first offending index
         raise AssertionError("scan_batch found NaN or Inf that check_finite did not")
@@ -226,8 +228,10 @@ class Context:
 
     def use_scan(self, scan: Any) -> None:
         """Take the input's body size and centre from a :class:`~skelaug.augment.numba_cpu.BatchScan`
-        (the same values :meth:`extent` and :meth:`centre` would compute, measured in one pass)."""
-        self._extent = np.where(scan.size_found, scan.size, 1.0)
+        (the same values :meth:`extent` and :meth:`centre` would compute, measured in one pass); what
+        the scan did not measure is computed on demand."""
+        if scan.size is not None:
+            self._extent = np.where(scan.size_found, scan.size, 1.0)
         if scan.centre is not None and bool(scan.centre_found.all()):
             self._centre0 = scan.centre
 
@@ -381,6 +385,10 @@ class Augmentation:
     primitives: ClassVar[tuple[str, ...]] = ()
     #: Whether the result depends on other samples of the batch (per-sample replay differs).
     batch_dependent: ClassVar[bool] = False
+    #: Whether sampling reads the body size (:meth:`Context.extent`). A call measures it in the same
+    #: read of the batch as the NaN check only for augmentations that say so; any other augmentation
+    #: may still ask for it and gets the same values, measured on demand (one more read).
+    uses_body_size: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -508,7 +516,9 @@ class Augmentation:
         xb, low = _to_compute_precision(xb)
         n, t = int(xb.shape[0]), int(xb.shape[2])
         lens_in = check_lengths(lengths, n, t) if lengths is not None else np.full(n, t, dtype=np.int64)
-        scan = _check_finite_and_scan(xb, lens_in, dims, layout)
+        sampling = params is None                  # a replay needs the NaN check only, no statistics
+        scan = _check_finite_and_scan(xb, lens_in, dims, layout if sampling else None,
+                                      size=sampling and self.uses_body_size)
         if params is None:
             rng = as_generator(generator, self._rng)
             ctx = Context(xb, dims, lens_in, layout)

@@ -196,7 +196,7 @@ def _scan_input(x: Any, xi: Any, lens0: Any, dims: int, joints: Any, has_layout:
     size, tcnt = np.zeros(n), np.zeros(n)
     total = np.zeros((n, dims))
     bad = np.zeros(n, dtype=np.bool_)
-    numba_cpu._scan(x, xi, lens0, dims, joints, size, total, tcnt, bad, low, high, sign, expo, 0, n)
+    numba_cpu._scan(x, xi, lens0, dims, joints, True, size, total, tcnt, bad, low, high, sign, expo, 0, n)
     if bad.any():
         return True, total, size
     centre = np.empty((n, dims))

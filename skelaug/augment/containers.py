@@ -89,6 +89,10 @@ class _Container(Augmentation):
     def batch_dependent(self) -> bool:  # type: ignore[override]
         return any(t.batch_dependent for t in self.transforms)
 
+    @property
+    def uses_body_size(self) -> bool:  # type: ignore[override]
+        return any(t.uses_body_size for t in self.transforms)
+
     def _choose(self, ctx: Context, draw: Draw) -> np.ndarray:
         """``(N, K)`` bool: which children each sample runs."""
         raise NotImplementedError

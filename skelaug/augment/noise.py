@@ -59,6 +59,7 @@ class RandomGaussianNoise(Augmentation):
     """
 
     primitives = ("noise",)
+    uses_body_size = True
 
     def __init__(self, sigma: Any = (0.005, 0.02), **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,6 +89,7 @@ class RandomPerturb(Augmentation):
     """
 
     primitives = ("noise",)
+    uses_body_size = True
 
     def __init__(self, sigma: Any = (0.005, 0.02), parts: Sequence[str | int] | None = None,
                  temporal: Literal["constant", "smooth", "white"] = "smooth", knot_stride: int = 8,

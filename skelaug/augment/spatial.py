@@ -183,6 +183,7 @@ class RandomTranslate(Augmentation):
     """
 
     primitives = ("affine",)
+    uses_body_size = True
 
     def __init__(self, translate: Any = 0.1, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _factory import NAMES, make
 
 from skelaug import augment as A
 from skelaug import io as sio
@@ -119,3 +120,67 @@ def test_every_input_path_measures_the_same_size(monkeypatch):
         sigmas.append(aug.last_params.ops[0].params["sigma"])
     for s in sigmas:
         np.testing.assert_array_equal(s, np.where(found, 0.01 * results[0][0], 0.01))
+
+
+def _clip_batch(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(5, 2, 12, 25, 3)).astype(np.float32)
+    x[rng.random(x.shape[:4]) < 0.2] = 0.0
+    return x, np.array([12, 7, 12, 3, 10])
+
+
+def test_augmentations_that_read_the_body_size_say_so(monkeypatch):
+    """``uses_body_size`` (the call then measures the size in the scan) is true exactly for the
+    augmentations whose sampling asks for ``Context.extent`` (oracle: a counting wrapper around it),
+    and a container's is the union of its children's."""
+    from skelaug.augment.base import Context
+
+    calls: list[int] = []
+    original = Context.extent
+
+    def counting(self):
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Context, "extent", counting)
+    x, lengths = _clip_batch()
+    for name in NAMES:
+        aug = make(name, "ntu25")
+        calls.clear()
+        for seed in range(4):                      # containers choose children at random
+            aug(x, lengths, generator=seed)
+        assert bool(calls) == aug.uses_body_size, name
+    assert A.Compose([A.RandomRotate(), A.RandomGaussianNoise()]).uses_body_size
+    assert not A.Compose([A.RandomRotate(), A.OneOf([A.RandomShear(), A.RandomJointMask()])]).uses_body_size
+    assert A.presets.micro_gesture("ntu25").uses_body_size
+    assert not A.presets.aimclr_normal("ntu25").uses_body_size
+
+
+class _UndeclaredNoise(A.RandomGaussianNoise):
+    uses_body_size = False                         # reads ctx.extent() without saying so
+
+
+def test_an_undeclared_body_size_reader_gets_the_same_size_on_demand():
+    """Skipping the size in the scan only moves where it is measured: an augmentation that reads it
+    without declaring ``uses_body_size`` samples and returns exactly what the declared one does."""
+    x, lengths = _clip_batch(1)
+    for inp in (x, torch.from_numpy(x)):
+        declared, undeclared = A.RandomGaussianNoise(sigma=0.05), _UndeclaredNoise(sigma=0.05)
+        want, _ = declared(inp, lengths, generator=7)
+        got, _ = undeclared(inp, lengths, generator=7)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        np.testing.assert_array_equal(undeclared.last_params.ops[0].params["sigma"],
+                                      declared.last_params.ops[0].params["sigma"])
+
+
+def test_scan_without_the_size_keeps_the_rest():
+    """``scan_batch(size=False)``: no size, the same finiteness and centre bits."""
+    x, lengths = _clip_batch(2)
+    scan = backends.numpy_scanner
+    full, light = scan(x, lengths, 3, [0, 1, 20]), scan(x, lengths, 3, [0, 1, 20], size=False)
+    assert light.size is None and light.size_found is None and full.size is not None
+    assert light.finite and full.finite
+    np.testing.assert_array_equal(light.centre, full.centre)
+    np.testing.assert_array_equal(light.centre_found, full.centre_found)
+    x[3, 1, 2, 4, 0] = np.nan
+    assert not scan(x, lengths, 3, None, size=False).finite
