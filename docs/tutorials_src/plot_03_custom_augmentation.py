@@ -44,6 +44,12 @@ class RandomPitch(Augmentation):
 
 
 # %%
+# ``ctx`` also carries the body centre (``ctx.centre()``, used by ``affine_about_centre``) and the
+# body size (``ctx.extent()``, the unit of relative amplitudes). An augmentation whose sampling reads
+# the body size sets the class attribute ``uses_body_size = True``: the call then measures it in the
+# same read of the batch as the NaN check, instead of one more read on demand (the values are the same
+# either way). ``RandomPitch`` does not read it.
+#
 # Test it like the built-ins: rigid (bone lengths kept), missing joints kept, exact replay.
 x, lengths = skeleton_batch_numpy(np.random.default_rng(0), "ntu25", n=4, t=16)
 aug = RandomPitch(degrees=20, layout="ntu25")
