@@ -187,16 +187,21 @@ def _draw_integers(st: Any, k: int, lo: int, hi: int) -> Any:
 
 
 @_J
-def _scan_input(x: Any, xi: Any, lens0: Any, dims: int, joints: Any, has_layout: bool, low: Any, high: Any,
-                sign: int, expo: Any) -> tuple[bool, Any, Any]:
+def _scan_input(x: Any, xi: Any, lens0: Any, dims: int, joints: Any, has_layout: bool, icfg: Any, low: Any,
+                high: Any, sign: int, expo: Any) -> tuple[bool, Any, Any]:
     """The ordinary call's ``scan_batch`` and ``Context``: (non-finite?, body centre ``(N, D)``, body size
     ``(N,)``), with the same fallbacks (all present joints where the centre joints are missing, size 1
-    where no person-frame has an extent)."""
+    where no person-frame has an extent). The body size is measured only when a step of ``icfg`` reads
+    it (noise, perturbation, translation: ``uses_body_size``); otherwise it is 1, unused."""
+    want_size = False
+    for s in range(icfg.shape[0]):
+        code = icfg[s, 0]
+        want_size = want_size or code == _PERTURB or code == _GNOISE or code == _TRANSLATE
     n, _, _, v, _ = x.shape
     size, tcnt = np.zeros(n), np.zeros(n)
     total = np.zeros((n, dims))
     bad = np.zeros(n, dtype=np.bool_)
-    numba_cpu._scan(x, xi, lens0, dims, joints, True, size, total, tcnt, bad, low, high, sign, expo, 0, n)
+    numba_cpu._scan(x, xi, lens0, dims, joints, want_size, size, total, tcnt, bad, low, high, sign, expo, 0, n)
     if bad.any():
         return True, total, size
     centre = np.empty((n, dims))
@@ -612,7 +617,7 @@ def _prepare(x: Any, xi: Any, lens0: Any, st: Any, icfg: Any, fcfg: Any, statics
     per kind ``(resample, affine, noise, mask)``. Returns ``(status, tables...)``; status 1: non-finite
     input (nothing drawn)."""
     n, _, t, v, _ = x.shape
-    bad, centre0, extent = _scan_input(x, xi, lens0, dims, joints, has_layout, low, high, sign, expo)
+    bad, centre0, extent = _scan_input(x, xi, lens0, dims, joints, has_layout, icfg, low, high, sign, expo)
     num_s = 0 if bad else icfg.shape[0]
     sampled = _sample(st, num_s, icfg, fcfg, statics, lens0, centre0, extent, n, t, v, dims, counts)
     (present, res_src, res_len, aff_matrix, aff_offset, aff_perm, noi_sigma, noi_weight, noi_seed,
@@ -675,7 +680,7 @@ def _sample_seeded(x: Any, xi: Any, lens0: Any, st: Any, words: Any, nwords: int
     """Scan and sample only (no planning): the raw per-step parameters, for :meth:`CompiledPipeline.sample`."""
     _seed(st, words, nwords)
     n, _, t, v, _ = x.shape
-    bad, centre0, extent = _scan_input(x, xi, lens0, dims, joints, has_layout, low, high, sign, expo)
+    bad, centre0, extent = _scan_input(x, xi, lens0, dims, joints, has_layout, icfg, low, high, sign, expo)
     num_s = 0 if bad else icfg.shape[0]
     return (1 if bad else 0,) + _sample(st, num_s, icfg, fcfg, statics, lens0, centre0, extent, n,
                                         t, v, dims, counts)
