@@ -95,6 +95,8 @@ _KIND = {_CROP: "resample", _REPEAT: "resample", _POSTERIZE: "resample", _REVERS
          _MIRROR: "affine", _PERTURB: "noise", _GNOISE: "noise", _JMASK: "mask", _AXMASK: "mask",
          _FMASK: "mask", _GBLUR: "blur"}
 _NEAREST = (_POSTERIZE, _REVERSE)
+#: Sampler codes of the steps that read the body size (their class's ``uses_body_size``).
+_READS_SIZE = np.array(sorted(code for cls, code in SUPPORTED.items() if cls.uses_body_size), dtype=np.int64)
 _RES, _AFF, _NOI, _MSK, _BLR = fusion.RESAMPLE, fusion.AFFINE, fusion.NOISE, fusion.MASK, fusion.BLUR
 _FUSION_CODE = {"resample": _RES, "affine": _AFF, "noise": _NOI, "mask": _MSK, "blur": _BLR}
 
@@ -192,11 +194,11 @@ def _scan_input(x: Any, xi: Any, lens0: Any, dims: int, joints: Any, has_layout:
     """The ordinary call's ``scan_batch`` and ``Context``: (non-finite?, body centre ``(N, D)``, body size
     ``(N,)``), with the same fallbacks (all present joints where the centre joints are missing, size 1
     where no person-frame has an extent). The body size is measured only when a step of ``icfg`` reads
-    it (noise, perturbation, translation: ``uses_body_size``); otherwise it is 1, unused."""
+    it (``_READS_SIZE``: the classes' ``uses_body_size``); otherwise it is 1, unused."""
     want_size = False
     for s in range(icfg.shape[0]):
-        code = icfg[s, 0]
-        want_size = want_size or code == _PERTURB or code == _GNOISE or code == _TRANSLATE
+        for code in _READS_SIZE:
+            want_size = want_size or icfg[s, 0] == code
     n, _, _, v, _ = x.shape
     size, tcnt = np.zeros(n), np.zeros(n)
     total = np.zeros((n, dims))
