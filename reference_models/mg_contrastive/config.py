@@ -74,6 +74,9 @@ class DataConfig:
     protocol), ``smg`` (subjects 36-40 test), ``ntu`` (``benchmark`` ``xsub`` / ``xview``), ``nwucla``
     (:class:`skelaug.data.NWUCLA`, cross-view: ``root`` holds ``all_sqe/``) or ``utd_mhad``
     (:class:`skelaug.data.UTDMHAD`, cross-subject: ``root`` holds the ``.mat`` files).
+    ``train_views`` / ``test_views`` (``nwucla`` only): the cross-view split, default 1+2 -> 3 (an empty
+    ``test_views`` means the views not trained on); ``[1]`` / ``[2]`` is a validation split that never
+    sees view 3, for choosing hyperparameters.
     ``ignore_file`` (NTU): a text file of sample names to leave out, one per line.
     ``holdout > 0`` ignores the official split and holds out that fraction of the clips of
     ``train_split`` (stratified by class, seeded by ``split_seed``): for smoke tests on a few videos.
@@ -108,6 +111,8 @@ class DataConfig:
     test_split: Literal["train", "test", "all"] = "test"
     holdout: float = 0.0
     split_seed: int = 0
+    train_views: list[int] = field(default_factory=lambda: [1, 2])
+    test_views: list[int] = field(default_factory=list)
     preprocess: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -316,11 +321,19 @@ class KNNConfig:
 
 @dataclass
 class FinetuneConfig:
+    """Fine-tuning the whole encoder with a new classifier: SGD (momentum 0.9), cosine schedule.
+
+    ``backbone_lr_scale``: the encoder's learning rate is ``lr * backbone_lr_scale`` (the classifier's is
+    ``lr``); below 1 keeps the pre-trained features closer to where they were, 0 freezes the encoder. It
+    applies to the semi-supervised protocol too.
+    """
+
     epochs: int = 30
     lr: float = 0.05
     weight_decay: float = 1e-4
     batch_size: int = 64
     augment: AugmentPreset = "mg"
+    backbone_lr_scale: float = 1.0
 
 
 @dataclass
@@ -572,6 +585,23 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'optim.warmup_epochs' = {cfg.optim.warmup_epochs} must be below optim.epochs = "
             f"{cfg.optim.epochs}"
+        )
+    if cfg.eval.finetune.backbone_lr_scale < 0:
+        raise ConfigError(
+            f"config key 'eval.finetune.backbone_lr_scale' = {cfg.eval.finetune.backbone_lr_scale!r}; use >= 0 "
+            "(1: one learning rate for all, 0: frozen encoder)"
+        )
+    for key, views in (("data.train_views", cfg.data.train_views), ("data.test_views", cfg.data.test_views)):
+        if not set(views) <= {1, 2, 3} or (key == "data.train_views" and not views):
+            raise ConfigError(f"config key '{key}' = {views!r}; give NW-UCLA views from 1, 2, 3")
+        if cfg.data.kind != "nwucla" and views != ([1, 2] if key == "data.train_views" else []):
+            raise ConfigError(
+                f"config key '{key}' = {views!r} is for data.kind = 'nwucla' only (data.kind = {cfg.data.kind!r})"
+            )
+    if set(cfg.data.train_views) & set(cfg.data.test_views):
+        raise ConfigError(
+            f"config keys 'data.train_views' = {cfg.data.train_views!r} and 'data.test_views' = "
+            f"{cfg.data.test_views!r} share a view; a clip would be trained and tested on"
         )
     if cfg.data.kind in ("imigue", "smg", "ntu") and not cfg.data.root:
         raise ConfigError(f"config key 'data.root' is empty; data.kind = {cfg.data.kind!r} needs the data folder")

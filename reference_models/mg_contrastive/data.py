@@ -189,7 +189,14 @@ def _raw_datasets(cfg: DataConfig) -> tuple[ClipDataset, ClipDataset]:
         if cfg.kind == "smg":
             return SMGDataset(cfg.root, split=sp, **extra)  # type: ignore[arg-type]
         if cfg.kind == "nwucla":
-            return NWUCLA(cfg.root, split=sp, cache_dir=cfg.cache_dir or None, **extra)  # type: ignore[arg-type]
+            return NWUCLA(
+                cfg.root,
+                split=sp,  # type: ignore[arg-type]
+                train_views=cfg.train_views,
+                test_views=cfg.test_views or None,
+                cache_dir=cfg.cache_dir or None,
+                **extra,
+            )
         if cfg.kind == "utd_mhad":
             return UTDMHAD(cfg.root, split=sp, cache_dir=cfg.cache_dir or None, **extra)  # type: ignore[arg-type]
         ignore: list[str] = []

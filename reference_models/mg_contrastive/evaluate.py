@@ -225,6 +225,61 @@ class _Classifier(nn.Module):
         return self.clf(self.encoder.features(x, lengths))  # type: ignore[no-any-return]
 
 
+def train_classifier(
+    encoder: DualStreamEncoder,
+    train_ds: ClipDataset,
+    cfg: Config,
+    fcfg: FinetuneConfig,
+    layout: str,
+    num_classes: int,
+    device: torch.device,
+    *,
+    seed: int,
+    desc: str = "finetune",
+    show_progress: bool = False,
+) -> _Classifier:
+    """A copy of ``encoder`` with a new classifier, trained on ``train_ds`` (``fcfg``): the fine-tuning
+    of :func:`finetune`. SGD with momentum 0.9, weight decay, cosine schedule from ``fcfg.lr`` for the
+    classifier and ``fcfg.lr * fcfg.backbone_lr_scale`` for the encoder (0: the encoder's weights stay)."""
+    with seeded_init(seed):
+        model = _Classifier(copy.deepcopy(encoder), num_classes, cfg.model.head.fused_dim).to(device)
+    aug = build_augment(fcfg.augment, layout, cfg.augment.min_length)
+    groups = [
+        {"params": list(model.clf.parameters()), "base_lr": fcfg.lr},
+        {"params": list(model.encoder.parameters()), "base_lr": fcfg.lr * fcfg.backbone_lr_scale},
+    ]
+    if fcfg.backbone_lr_scale == 0:
+        model.encoder.requires_grad_(False)
+        groups = groups[:1]
+    opt = torch.optim.SGD(groups, lr=fcfg.lr, momentum=0.9, weight_decay=fcfg.weight_decay)
+    bs = min(fcfg.batch_size, len(train_ds))
+    steps_per_epoch = len(train_ds) // bs
+    total = fcfg.epochs * steps_per_epoch
+    step = 0
+    bar = progress(total=total, desc=desc, enabled=show_progress)
+    for epoch in range(fcfg.epochs):
+        model.train()
+        loader = make_loader(train_ds, bs, seed=seed, epoch=epoch, num_workers=cfg.data.num_workers)
+        for b_idx, items in enumerate(loader):
+            batch = Batch.from_items(items)
+            rng = np.random.default_rng([seed, FINETUNE, epoch, b_idx])
+            x, n = augment_batch(aug, batch.data, batch.lengths, rng, cfg.augment.backend)
+            x, n = prepare(cfg, Batch(x, n, batch.labels), layout, device)
+            for g in opt.param_groups:
+                g["lr"] = _cosine_lr(g["base_lr"], step, total)
+            logits = model(x, n)
+            y = batch.labels.to(device)
+            loss = torch.stack([F.cross_entropy(o, y) for o in logits.values()]).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            opt.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix({"loss": f"{float(loss.detach()):.3f}"})
+    bar.close()
+    return model
+
+
 def finetune(
     encoder: DualStreamEncoder,
     train_ds: ClipDataset,
@@ -240,35 +295,8 @@ def finetune(
     show_progress: bool = False,
 ) -> dict[str, Metrics]:
     """Fine-tune a copy of ``encoder`` with per-stream and fused classifiers; metrics on ``test_ds``."""
-    with seeded_init(seed):
-        model = _Classifier(copy.deepcopy(encoder), num_classes, cfg.model.head.fused_dim).to(device)
-    aug = build_augment(fcfg.augment, layout, cfg.augment.min_length)
-    opt = torch.optim.SGD(model.parameters(), lr=fcfg.lr, momentum=0.9, weight_decay=fcfg.weight_decay)
-    bs = min(fcfg.batch_size, len(train_ds))
-    steps_per_epoch = len(train_ds) // bs
-    total = fcfg.epochs * steps_per_epoch
-    step = 0
-    bar = progress(total=total, desc=desc, enabled=show_progress)
-    for epoch in range(fcfg.epochs):
-        model.train()
-        loader = make_loader(train_ds, bs, seed=seed, epoch=epoch, num_workers=cfg.data.num_workers)
-        for b_idx, items in enumerate(loader):
-            batch = Batch.from_items(items)
-            rng = np.random.default_rng([seed, FINETUNE, epoch, b_idx])
-            x, n = augment_batch(aug, batch.data, batch.lengths, rng, cfg.augment.backend)
-            x, n = prepare(cfg, Batch(x, n, batch.labels), layout, device)
-            for g in opt.param_groups:
-                g["lr"] = _cosine_lr(fcfg.lr, step, total)
-            logits = model(x, n)
-            y = batch.labels.to(device)
-            loss = torch.stack([F.cross_entropy(o, y) for o in logits.values()]).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            opt.step()
-            step += 1
-            bar.update(1)
-            bar.set_postfix({"loss": f"{float(loss.detach()):.3f}"})
-    bar.close()
+    model = train_classifier(encoder, train_ds, cfg, fcfg, layout, num_classes, device, seed=seed, desc=desc,
+                             show_progress=show_progress)
     model.eval()
     scores: dict[str, list[Tensor]] = {}
     labels = []
@@ -397,7 +425,8 @@ def evaluate(
         semi: dict[str, Any] = {}
         sc = cfg.eval.semi
         fcfg = FinetuneConfig(epochs=sc.epochs, lr=sc.lr, weight_decay=cfg.eval.finetune.weight_decay,
-                              batch_size=sc.batch_size, augment=cfg.eval.finetune.augment)
+                              batch_size=sc.batch_size, augment=cfg.eval.finetune.augment,
+                              backbone_lr_scale=cfg.eval.finetune.backbone_lr_scale)
         for frac in sc.fractions:
             idx = class_balanced_subset(train_ds.labels, frac, cfg.seed)
             sub = _Subset(train_ds, idx)

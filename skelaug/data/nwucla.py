@@ -50,8 +50,12 @@ class NWUCLA(ClipDataset):
 
     Args:
         root: The folder holding ``all_sqe/`` (or ``all_sqe`` itself).
-        split: ``"train"`` (views in ``train_views``), ``"test"`` (the other views) or ``None`` (all).
+        split: ``"train"`` (views in ``train_views``), ``"test"`` (views in ``test_views``) or ``None``
+            (all clips).
         train_views: Training views of the cross-view protocol (default 1 and 2; test = view 3).
+        test_views: Test views (default: the views not in ``train_views``). With
+            ``train_views=(1,), test_views=(2,)`` view 3 is left out entirely: a validation split for
+            choosing hyperparameters without looking at the protocol's test view.
         cache_dir: Folder for a parsed copy of the split (one ``.npz``; never inside your repository).
         num_frames (default 64), max_persons (1), sampling, transform, seed: see :class:`ClipDataset`.
             Longer clips are cropped (``sampling``), shorter ones zero-padded; ``length`` says how many
@@ -82,6 +86,7 @@ class NWUCLA(ClipDataset):
         *,
         split: Literal["train", "test"] | None = "train",
         train_views: Sequence[int] = (1, 2),
+        test_views: Sequence[int] | None = None,
         cache_dir: PathLike | None = None,
         num_frames: int = 64,
         max_persons: int = 1,
@@ -97,6 +102,12 @@ class NWUCLA(ClipDataset):
         views = frozenset(int(v) for v in train_views)
         if not views or not views <= {1, 2, 3}:
             raise ValueError(f"train_views={tuple(train_views)!r}; give a non-empty subset of the views 1, 2, 3")
+        tests = frozenset({1, 2, 3} - views) if test_views is None else frozenset(int(v) for v in test_views)
+        if test_views is not None and (not tests or not tests <= {1, 2, 3} or tests & views):
+            raise ValueError(
+                f"test_views={tuple(test_views)!r} with train_views={tuple(sorted(views))!r}; give a non-empty "
+                "subset of the views 1, 2, 3 that shares no view with train_views"
+            )
         folder = _clip_folder(root)
         files: list[Path] = []
         fields: list[dict[str, int]] = []
@@ -106,7 +117,7 @@ class NWUCLA(ClipDataset):
                 raise ValueError(f"{f}: file name does not follow aXX_sYY_eZZ_vWW.json")
             if fl["action"] not in NWUCLA_ACTIONS:
                 raise ValueError(f"{f}: action a{fl['action']:02d} is not an NW-UCLA action")
-            if split is None or (fl["view"] in views) == (split == "train"):
+            if split is None or fl["view"] in (views if split == "train" else tests):
                 files.append(f)
                 fields.append(fl)
         clips, sources = read_clips(files, read_nwucla_json, reader="nwucla_json", cache_dir=cache_dir)

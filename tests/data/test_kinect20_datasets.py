@@ -55,6 +55,18 @@ def test_nwucla_cross_view_sizes_and_classes(ucla):
 
 
 @needs_ucla
+def test_nwucla_validation_split_leaves_the_test_view_out(tmp_path):
+    cache = tmp_path  # not the module's cache: another test counts its files
+    names = sorted(p.stem for p in (UCLA_ROOT / "all_sqe").glob("*.json"))
+    view = {n: int(n.split("_")[3][1:]) for n in names}
+    tr = NWUCLA(UCLA_ROOT, split="train", train_views=(1,), test_views=(2,), cache_dir=cache)
+    va = NWUCLA(UCLA_ROOT, split="test", train_views=(1,), test_views=(2,), cache_dir=cache)
+    assert [f.stem for f in tr.files] == [n for n in names if view[n] == 1] and len(tr) == 516
+    assert [f.stem for f in va.files] == [n for n in names if view[n] == 2] and len(va) == 504
+    assert len(NWUCLA(UCLA_ROOT, split=None, train_views=(1,), test_views=(2,), cache_dir=cache)) == len(names)
+
+
+@needs_ucla
 def test_nwucla_items_match_json(ucla):
     ds, _ = ucla
     te = ds["test"]
@@ -111,6 +123,9 @@ def test_nwucla_errors(tmp_path):
         NWUCLA(tmp_path)
     with pytest.raises(ValueError, match="train_views"):
         NWUCLA(tmp_path, train_views=(4,))
+    for bad in ((1,), (), (4,)):
+        with pytest.raises(ValueError, match=r"test_views=.*shares no view with train_views"):
+            NWUCLA(tmp_path, train_views=(1, 2), test_views=bad)
     with pytest.raises(ValueError, match="split"):
         NWUCLA(tmp_path, split="val")  # type: ignore[arg-type]
 

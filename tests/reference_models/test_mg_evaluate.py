@@ -19,7 +19,10 @@ from reference_models.mg_contrastive.evaluate import (
     knn_eval,
     knn_predict,
     linear_probe,
+    train_classifier,
 )
+from reference_models.mg_contrastive.model import build_encoder
+from reference_models.mg_contrastive.data import dataset_info, input_channels
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -173,3 +176,31 @@ def test_probe_subject_uses_each_clips_subject_and_reports_both_probes(tmp_path,
         assert all(0.0 <= v <= 100.0 for v in res[name].values())
     assert main(["--config", str(TINY), "--out", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_backbone_lr_scale_scales_the_encoder_step_only():
+    """One SGD step (momentum buffer = first gradient): the encoder moves ``scale`` times as far as with
+    one learning rate for all, the classifier as far; scale 0 leaves every encoder weight as it was."""
+    cfg = load_config(TINY, ["eval.finetune.epochs=1"])
+    train, _ = build_datasets(cfg.data)
+    layout, v, c, k = dataset_info(train)
+    enc = build_encoder(cfg, layout, v, input_channels(cfg, c, layout), seed=3)
+    fcfg = cfg.eval.finetune
+    fcfg.batch_size = len(train)  # one step
+
+    def moved(scale: float) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        fcfg.backbone_lr_scale = scale
+        m = train_classifier(enc, train, cfg, fcfg, layout, k, torch.device("cpu"), seed=0)
+        d_enc = {n: p.detach() - enc.state_dict()[n] for n, p in m.encoder.named_parameters()}
+        return d_enc, {n: p.detach().clone() for n, p in m.clf.named_parameters()}
+
+    full, clf_full = moved(1.0)
+    quarter, clf_quarter = moved(0.25)
+    frozen, clf_frozen = moved(0.0)
+    assert sum(float(d.abs().sum()) for d in full.values()) > 0
+    for n, d in full.items():
+        torch.testing.assert_close(quarter[n], 0.25 * d, rtol=1e-4, atol=1e-7)
+        assert torch.equal(frozen[n], torch.zeros_like(d)), n
+    for n, w in clf_full.items():  # the same first step: the same logits and gradients at the start
+        torch.testing.assert_close(clf_quarter[n], w)
+        torch.testing.assert_close(clf_frozen[n], w)

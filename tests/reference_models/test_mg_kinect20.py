@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from reference_models.mg_contrastive.config import load_config
+from reference_models.mg_contrastive.config import ConfigError, load_config
 from reference_models.mg_contrastive.data import build_datasets
 from reference_models.mg_contrastive.evaluate import evaluate
 from reference_models.mg_contrastive.train import pretrain
@@ -61,6 +61,25 @@ def test_nwucla_config_datasets_are_the_cross_view_protocol():
     assert set(train.views.tolist()) == {1, 2} and set(test.views.tolist()) == {3}
     item = train[0]
     assert tuple(item["data"].shape) == (1, cfg.data.num_frames, 20, 3) and train.layout == "kinect20"
+    val = load_config(CONFIGS / "nwucla.toml", [f"data.root='{UCLA}'", "data.train_views=[1]", "data.test_views=[2]"])
+    train, test = build_datasets(val.data)
+    assert (len(train), len(test)) == (516, 504)
+    assert set(train.views.tolist()) == {1} and set(test.views.tolist()) == {2}
+
+
+@pytest.mark.parametrize(
+    ("sets", "match"),
+    [
+        (["data.train_views=[1]", "data.test_views=[1, 2]"], "share a view"),
+        (["data.train_views=[]"], "data.train_views"),
+        (["data.test_views=[4]"], "data.test_views"),
+        (["data.kind='synthetic'", "data.test_views=[3]"], "for data.kind = 'nwucla' only"),
+        (["eval.finetune.backbone_lr_scale=-0.1"], "eval.finetune.backbone_lr_scale"),
+    ],
+)
+def test_nwucla_view_and_finetune_keys_are_checked(sets, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(CONFIGS / "nwucla.toml", sets)
 
 
 def _bone_lengths(x: np.ndarray, bones: np.ndarray) -> np.ndarray:
