@@ -9,6 +9,8 @@ Suites (methodology in ``benchmarks/README.md``):
   NumPy baselines of the same pipelines (:mod:`benchmarks.baselines_aimclr`); the MG pipeline also on
   the batch with its second person absent (zeros), as in NTU's single-actor samples;
 * ``threads``    -- the MG pipeline on 1 and 2 numba threads (whole call, execution, and the fused kernel alone);
+* ``steps``      -- where the MG pipeline's execution time goes: each sampled op run alone and the whole
+  program without it (1 thread), beside the load + store of an empty program and a copy;
 * ``cuda``       -- with a GPU: the MG pipeline on ``numba_cuda`` for a batch of at least 32 MB, as a
   fraction of the device's memory bandwidth;
 * ``targets``    -- the ratios the project set as goals, measured side by side in this run, met or not.
@@ -285,6 +287,43 @@ def suite_threads(n: int, t: int, repeats: int, warmup: int) -> tuple[list[dict[
     return rows, med
 
 
+def suite_steps(n: int, t: int, repeats: int, warmup: int) -> list[dict[str, Any]]:
+    """The MG preset's execution op by op (1 thread, numba): each op of one sampled program alone, and
+    the whole program without it, timed round-robin with the whole program, the empty program (the
+    slab load and store alone) and a copy. ``marginal_ms`` (whole minus whole-without-the-op) is what
+    the op costs inside the fused pass; ``applied`` the fraction of samples it is not skipped on."""
+    x, lengths = batch(n, t)
+    aug = presets.micro_gesture(LAYOUT)
+    aug(x, lengths, generator=7)
+    ops = list(aug.last_params.ops)
+    names = [type(step).__name__ for step in aug]
+    labels = [f"{i}: {op.kind} ({names[i]})" if len(names) == len(ops) else f"{i}: {op.kind}"
+              for i, op in enumerate(ops)]
+    set_threads(1)
+    runs: dict[str, Callable[[], Any]] = {
+        "whole program": partial(numba_cpu.run_program, x, lengths, 3, ops),
+        "empty program (load + store)": partial(numba_cpu.run_program, x, lengths, 3, []),
+        "copy": x.copy,
+    }
+    for i, op in enumerate(ops):
+        runs[f"alone {i}"] = partial(numba_cpu.run_program, x, lengths, 3, [op])
+        runs[f"without {i}"] = partial(numba_cpu.run_program, x, lengths, 3, ops[:i] + ops[i + 1:])
+    m = measure_interleaved(runs, repeats, warmup)
+    whole, copy = m["whole program"]["cpu_median_ms"], m["copy"]["cpu_median_ms"]
+    rows: list[dict[str, Any]] = [
+        {"step": k, "cpu_ms": m[k]["cpu_median_ms"], "x_copy": m[k]["cpu_median_ms"] / copy}
+        for k in ("whole program", "empty program (load + store)", "copy")
+    ]
+    for i, op in enumerate(ops):
+        seg = fusion.plan([op], lengths, x.shape, 3)[0]
+        applied = 1.0 - float(np.mean(seg.skip)) if isinstance(seg, fusion.Segment) else 1.0
+        marginal = whole - m[f"without {i}"]["cpu_median_ms"]
+        rows.append({"step": labels[i], "applied": applied, "alone_cpu_ms": m[f"alone {i}"]["cpu_median_ms"],
+                     "marginal_cpu_ms": marginal, "marginal_x_copy": marginal / copy,
+                     "marginal_share": marginal / whole})
+    return rows
+
+
 # ------------------------------------------------------------------------------ CUDA
 #: Peak memory bandwidth (GB/s) from vendor datasheets, by a substring of the device name; used when the
 #: device does not report its memory clock and bus width (and recorded next to the computed figure).
@@ -555,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     prim = suite_primitives(sizes, t, repeats, warmup, not args.no_reference)
     pipes, summary = suite_pipelines(n, t, repeats, warmup, not args.no_reference and not args.quick)
     thr, thread_med = suite_threads(n, t, repeats, warmup)
+    steps = suite_steps(n, t, repeats, warmup)
     gpu = suite_cuda(repeats, warmup) if not args.quick else [{"suite": "cuda", "status": "skipped (--quick)"}]
     result = {
         "benchmark": "augment",
@@ -569,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": targets(summary, thread_med, gpu),
         "pipelines": pipes,
         "threads": thr,
+        "steps": steps,
         "cuda": gpu,
         "primitives": prim,
     }
@@ -591,6 +632,15 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [f"| {r['threads']} | {r['whole_call_ms']:.3g} | {r['execution_ms']:.3g} | {r['kernel_ms']:.3g} | "
               f"{r['whole_speedup']:.2f} / {r['execution_speedup']:.2f} / {r['kernel_speedup']:.2f} |"
               for r in result["threads"]]
+    lines += ["", "| MG execution, 1 thread | applied to | alone CPU ms | marginal CPU ms | marginal x copy "
+              "| share of the program |", "|---|---|---|---|---|---|"]
+    for r in result.get("steps", []):
+        if "applied" in r:
+            lines.append(f"| {r['step']} | {100 * r['applied']:.0f} % | {r['alone_cpu_ms']:.3g} | "
+                         f"{r['marginal_cpu_ms']:.3g} | {r['marginal_x_copy']:.3g} | "
+                         f"{100 * r['marginal_share']:.0f} % |")
+        else:
+            lines.append(f"| {r['step']} | | {r['cpu_ms']:.3g} | | {r['x_copy']:.3g} | |")
     return "\n".join(lines)
 
 

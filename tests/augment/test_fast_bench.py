@@ -31,6 +31,13 @@ def test_benchmark_script_runs_and_writes_its_json(tmp_path):
     assert all(r["median_ms"] > 0 and np.isfinite(r["x_copy"]) for r in data["pipelines"])
     assert {r["backend"] for r in data["primitives"]} == {"numba", "torch"}
     assert {r["met"] for r in data["targets"]} <= {"yes", "no", "unmeasured"}
+    per_op = [r for r in data["steps"] if "applied" in r]
+    assert [r["step"].split(" ")[1] for r in per_op] == [
+        "resample", "resample", "resample", "affine", "affine", "noise", "mask"]   # the MG preset, in order
+    assert "(RandomCropResize)" in per_op[0]["step"] and "(RandomJointMask)" in per_op[-1]["step"]
+    assert all(0.0 <= r["applied"] <= 1.0 and r["alone_cpu_ms"] >= 0 for r in per_op)
+    assert per_op[0]["applied"] == 1.0                            # the crop runs on every clip (p = 1)
+    assert "| MG execution, 1 thread |" in proc.stdout
 
 
 def test_per_sample_baselines_do_what_they_claim():

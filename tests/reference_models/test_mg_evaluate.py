@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reference_models.mg_contrastive.config import LinearConfig, load_config
-from reference_models.mg_contrastive.data import build_datasets, class_balanced_subset
+from reference_models.mg_contrastive.data import build_datasets, class_balanced_subset, dataset_info, input_channels
 from reference_models.mg_contrastive.evaluate import (
     classification_metrics,
     evaluate,
@@ -22,7 +22,6 @@ from reference_models.mg_contrastive.evaluate import (
     train_classifier,
 )
 from reference_models.mg_contrastive.model import build_encoder
-from reference_models.mg_contrastive.data import dataset_info, input_channels
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
