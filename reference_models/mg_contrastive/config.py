@@ -324,8 +324,9 @@ class FinetuneConfig:
     """Fine-tuning the whole encoder with a new classifier: SGD (momentum 0.9), cosine schedule.
 
     ``backbone_lr_scale``: the encoder's learning rate is ``lr * backbone_lr_scale`` (the classifier's is
-    ``lr``); below 1 keeps the pre-trained features closer to where they were, 0 freezes the encoder. It
-    applies to the semi-supervised protocol too.
+    ``lr``); below 1 keeps the pre-trained features closer to where they were, 0 keeps the encoder's
+    weights (its batch-norm statistics still follow the training clips). It applies to the semi-supervised
+    protocol too.
     """
 
     epochs: int = 30
@@ -589,7 +590,7 @@ def _validate(cfg: Config) -> None:
     if cfg.eval.finetune.backbone_lr_scale < 0:
         raise ConfigError(
             f"config key 'eval.finetune.backbone_lr_scale' = {cfg.eval.finetune.backbone_lr_scale!r}; use >= 0 "
-            "(1: one learning rate for all, 0: frozen encoder)"
+            "(1: one learning rate for all, 0: the encoder's weights stay)"
         )
     for key, views in (("data.train_views", cfg.data.train_views), ("data.test_views", cfg.data.test_views)):
         if not set(views) <= {1, 2, 3} or (key == "data.train_views" and not views):
