@@ -186,11 +186,12 @@ def test_backbone_lr_scale_scales_the_encoder_step_only():
     enc = build_encoder(cfg, layout, v, input_channels(cfg, c, layout), seed=3)
     fcfg = cfg.eval.finetune
     fcfg.batch_size = len(train)  # one step
+    start = {n: w.clone() for n, w in enc.state_dict().items()}
 
     def moved(scale: float) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         fcfg.backbone_lr_scale = scale
         m = train_classifier(enc, train, cfg, fcfg, layout, k, torch.device("cpu"), seed=0)
-        d_enc = {n: p.detach() - enc.state_dict()[n] for n, p in m.encoder.named_parameters()}
+        d_enc = {n: p.detach() - start[n] for n, p in m.encoder.named_parameters()}
         return d_enc, {n: p.detach().clone() for n, p in m.clf.named_parameters()}
 
     full, clf_full = moved(1.0)
